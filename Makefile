@@ -1,0 +1,70 @@
+# heapviz — `make demo` sets up and runs the demo; `make test` sets up and runs every test.
+VENV     := .venv
+PY       := $(VENV)/bin/python
+CC       ?= cc
+CORE_SRC := $(sort $(wildcard csrc/core/*.c))
+CORE_HDR := $(wildcard include/heapviz/*.h csrc/core/*.h)
+CTEST_SRC:= $(sort $(wildcard tests/c/*.c))
+CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+                 -D_GNU_SOURCE -Iinclude -Icsrc/core -Itests/c
+BUILD    := tests/c/build
+PYSRC    := $(wildcard csrc/py/*.c csrc/py/*.h viz/*.c viz/*.h)
+
+.PHONY: all setup build demo test ctest ctest-plain ctest-asan ctest-valgrind pytest lint \
+        format bench clean
+
+all: build
+
+setup: $(VENV)/.heapviz-installed
+$(VENV)/.heapviz-installed: pyproject.toml setup.py scripts/setup.sh
+	./scripts/setup.sh
+
+# Rebuild the extension in place whenever a C file changed (pip install -e built it once).
+build: setup heapviz/.build-stamp
+heapviz/.build-stamp: $(CORE_SRC) $(CORE_HDR) $(PYSRC) setup.py
+	HEAPVIZ_WERROR=1 $(PY) setup.py -q build_ext --inplace
+	@touch $@
+
+demo: build
+	$(PY) -m heapviz demo
+
+# --- C unit tests of the core: plain, ASan+UBSan, valgrind -------------------------------
+$(BUILD)/test_core: $(CTEST_SRC) $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_COMMON) -O2 -g -o $@ $(CTEST_SRC) $(CORE_SRC)
+$(BUILD)/test_core_asan: $(CTEST_SRC) $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_COMMON) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=undefined -o $@ $(CTEST_SRC) $(CORE_SRC)
+$(BUILD)/test_core_dbg: $(CTEST_SRC) $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_COMMON) -O0 -g -DHV_DEBUG=1 -o $@ $(CTEST_SRC) $(CORE_SRC)
+
+ctest-plain: $(BUILD)/test_core
+	$(BUILD)/test_core
+ctest-asan: $(BUILD)/test_core_asan
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test_core_asan
+ctest-valgrind: $(BUILD)/test_core_dbg
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  $(BUILD)/test_core_dbg --quick
+ctest: ctest-plain ctest-asan ctest-valgrind
+
+# --- Python ----------------------------------------------------------------------------
+pytest: build
+	$(PY) -m pytest -q tests
+
+lint: setup
+	$(VENV)/bin/ruff check heapviz tests bench
+	clang-format --dry-run -Werror $(CORE_SRC) $(wildcard include/heapviz/*.h csrc/core/*.h)
+
+format: setup
+	$(VENV)/bin/ruff format heapviz tests bench
+	clang-format -i $(CORE_SRC) $(wildcard include/heapviz/*.h csrc/core/*.h)
+
+test: setup build lint ctest pytest
+
+bench: build
+	$(PY) bench/run.py
+
+clean:
+	rm -rf build $(BUILD) heapviz/*.so heapviz/.build-stamp *.egg-info

@@ -1,0 +1,56 @@
+"""`python -m heapviz SUBCOMMAND …` — every subcommand lives in its own module.
+
+Each module named in SUBCOMMANDS provides `configure(parser: argparse.ArgumentParser) -> None`
+and `main(args: argparse.Namespace) -> int`, plus a one-line module docstring used as help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMANDS: dict[str, str] = {
+    "demo": "heapviz.demo",
+    "ostep": "heapviz.ostep",
+    "trace": "heapviz.trace",
+    "run": "heapviz.scenario",
+    "compare": "heapviz.compare",
+    "view": "heapviz.viewer",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m heapviz", description="heapviz: watch a heap allocator at work."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, modname in SUBCOMMANDS.items():
+        try:
+            mod = importlib.import_module(modname)
+        except ImportError:
+            continue
+        doc = (mod.__doc__ or name).strip().splitlines()[0]
+        p = sub.add_parser(name, help=doc, description=doc)
+        mod.configure(p)
+        p.set_defaults(_module=mod)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ostep"]:
+        # malloc.py's own option parser (optparse), reproduced as is, owns everything after.
+        from heapviz import ostep
+
+        return ostep.run_cli(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_module", None) is None:
+        parser.print_help()
+        return 2
+    return int(args._module.main(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
