@@ -337,8 +337,10 @@ typedef enum hv_event_kind {
     HV_EV_MMAP,     /* addr=mapping size=bytes (page-rounded)               */
     HV_EV_MUNMAP,   /* addr=mapping size=bytes                              */
     HV_EV_FAIL,     /* a failed request: size=bytes a=hv_fail_reason        */
-    HV_EV_ERROR,    /* a memory error: a=error kind (binding-defined)
-                       addr=faulting address size=access size b=block      */
+    HV_EV_ERROR,    /* a memory error: a=error kind (hv_error_kind_t)
+                       addr=faulting address size=access size
+                       b=id of an interned "site" whose file string is the
+                       full report text (line 0, func "report")          */
     HV_EV_LOST,     /* last reference dropped: addr=payload size=requested */
     HV_EV_WRITE,    /* bytes written: addr, size                            */
     HV_EV_FRAME_PUSH, /* addr=frame low size=0 a=depth                     */
@@ -356,6 +358,21 @@ enum {
     HV_EVF_SUB = 1u << 2,     /* a step inside an operation (split, …)     */
     HV_EVF_FAILED = 1u << 3,  /* the operation failed                      */
 };
+
+/* Memory errors the binding detects (HV_EV_ERROR's `a`). */
+typedef enum hv_error_kind {
+    HV_ERR_SEGV = 1,          /* access outside every mapping            */
+    HV_ERR_OVERFLOW = 2,      /* access outside its block                */
+    HV_ERR_UNINIT = 3,        /* read of never-written bytes             */
+    HV_ERR_USE_AFTER_FREE = 4,
+    HV_ERR_DOUBLE_FREE = 5,
+    HV_ERR_INVALID_FREE = 6,
+    HV_ERR_USE_AFTER_RETURN = 7,
+    HV_ERR_OVERLAP = 8,       /* memcpy with overlapping regions         */
+    HV_ERR_FISHY = 9,         /* an absurd size argument                 */
+    HV_ERR_CORRUPTION = 10,   /* the allocator found its metadata damaged */
+    HV_ERR_LEAK = 11,
+} hv_error_kind_t;
 
 typedef enum hv_fail_reason {
     HV_FAIL_NOMEM = 1,    /* the reservation is exhausted                  */
