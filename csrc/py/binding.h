@@ -1,0 +1,154 @@
+/* binding.h — shared declarations of the CPython binding (heapviz._core).
+ *
+ * The binding is the only part of heapviz that includes Python.h.  It owns:
+ *   module.c   module state, multi-phase init, module-level functions
+ *   heapobj.c  the Heap type: the memory API and introspection
+ *   pointer.c  the Pointer type: arithmetic, comparison, hashing, repr
+ *   access.c   every byte a script reads or writes goes through here
+ *   ctype.c    C type names: sizeof("int[10]"), cast("int*")
+ *   sites.c    the caller's file:line, interned once per call site
+ *   roots.c    which Pointers the script holds (leak roots, "lost" events)
+ *   errors.c   core errors and memory errors become exceptions here, and only here
+ */
+#ifndef HEAPVIZ_BINDING_H
+#define HEAPVIZ_BINDING_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "heapviz/heapviz.h"
+
+/* checks= modes */
+enum { CHECKS_STRICT = 0, CHECKS_REPORT = 1, CHECKS_OFF = 2 };
+
+/* Where a Pointer's value came from (its provenance). */
+enum {
+    PROV_NONE = 0,  /* NULL, an int cast, or arithmetic on those        */
+    PROV_BLOCK = 1, /* derived from a heap block or mmapped chunk       */
+    PROV_STACK = 2, /* derived from a stack object of a frame           */
+    PROV_RAW = 3,   /* from sbrk/mmap: raw memory, bounds = the region  */
+};
+
+/* Element types of a Pointer (what p[i] reads and writes). */
+typedef enum {
+    T_BYTE = 0, /* unsigned char: the default, p[i] is 0..255 */
+    T_CHAR,     /* signed char                                */
+    T_SHORT,
+    T_USHORT,
+    T_INT,
+    T_UINT,
+    T_LONG,
+    T_ULONG,
+    T_FLOAT,
+    T_DOUBLE,
+    T_PTR, /* a pointer: elements read and write Pointers  */
+    T_VOID /* void: no element access, arithmetic by bytes */
+} tcode_t;
+
+typedef struct site_cache site_cache_t;
+typedef struct root_map root_map_t;
+
+typedef struct HeapObject {
+    PyObject_HEAD
+    hv_heap_t *h;          /* NULL once closed                          */
+    int checks;            /* CHECKS_*                                  */
+    uint64_t frame_serial[64]; /* serial of each live stack depth       */
+    uint64_t next_frame_serial;
+    site_cache_t *sites;   /* (code, lasti) -> site id                  */
+    root_map_t *roots;     /* block start -> live Pointer count         */
+    PyObject *prov;        /* dict: address -> (value, bstart, seq, prov)
+                              for pointer values stored in the heap     */
+    PyObject *step_hook;   /* called after each operation (viewer)      */
+    PyObject *weakreflist;
+    PyObject *dict;        /* the Python subclass's attributes          */
+} HeapObject;
+
+typedef struct PointerObject {
+    PyObject_HEAD
+    HeapObject *heap;  /* strong ref; NULL for NULL/int pointers with
+                          no heap                                      */
+    uint64_t addr;     /* user address                                 */
+    uint64_t bstart;   /* provenance: block start (user address)       */
+    uint64_t pstart;   /* provenance: payload start (bounds begin)     */
+    uint64_t seq;      /* provenance: allocation number / frame serial */
+    uint64_t plen;     /* stack and raw memory: bytes from pstart      */
+    uint8_t prov;      /* PROV_*                                       */
+    uint8_t tcode;     /* tcode_t of the elements                      */
+    uint8_t uninit;    /* made by Pointer(): never assigned            */
+    uint8_t rooted;    /* counted in heap->roots                       */
+    uint32_t tsize;    /* element size in bytes (1 for void)           */
+    PyObject *pointee; /* T_PTR: the element's pointee type name (str) */
+} PointerObject;
+
+typedef struct {
+    PyTypeObject *heap_type;
+    PyTypeObject *pointer_type;
+    PyObject *null;        /* heapviz.NULL                              */
+    PyObject *error_hook;  /* heapviz.errors._memory_error(...)         */
+    PyObject *heaps;       /* list of weakrefs to open heaps (wild ptrs) */
+    PyObject *pkg_prefix;  /* str: directory of the heapviz package     */
+    PyObject *segv_type;   /* heapviz.SegmentationFault (set by Python) */
+} module_state;
+
+/* module.c */
+module_state *hvpy_state_of_type(PyTypeObject *tp);
+module_state *hvpy_state(PyObject *module);
+HeapObject *hvpy_heap_for_address(module_state *st, uint64_t addr);
+
+/* heapobj.c */
+extern PyType_Spec hvpy_heap_spec;
+int hvpy_heap_alive(HeapObject *self); /* 0 + exception when closed */
+
+/* pointer.c */
+extern PyType_Spec hvpy_pointer_spec;
+PyObject *hvpy_pointer_new(module_state *st, HeapObject *heap, uint64_t addr,
+                           uint64_t bstart, uint64_t pstart, uint64_t seq,
+                           int prov);
+PyObject *hvpy_pointer_retype(PointerObject *p, uint64_t addr, int tcode,
+                              uint32_t tsize, PyObject *pointee);
+int hvpy_is_pointer(module_state *st, PyObject *o);
+
+/* access.c */
+PyObject *hvpy_ptr_getitem(PyObject *self, PyObject *key);
+int hvpy_ptr_setitem(PyObject *self, PyObject *key, PyObject *value);
+PyObject *hvpy_ptr_read(PyObject *self, PyObject *arg);
+PyObject *hvpy_ptr_write(PyObject *self, PyObject *arg);
+PyObject *hvpy_ptr_string(PyObject *self, PyObject *unused);
+/* Check an access of n bytes at a through p; returns real memory or NULL
+ * with an exception set.  *proceed is 0 when the access must be skipped
+ * (an error was only reported). */
+enum { ACC_READ = 0, ACC_WRITE = 1, ACC_COPY = 2 /* read, state copied */ };
+uint8_t *hvpy_check_access(PointerObject *p, uint64_t a, uint64_t n,
+                           int mode, int *proceed);
+PyObject *hvpy_memcpy(PyObject *module, PyObject *const *args, Py_ssize_t n);
+PyObject *hvpy_memset(PyObject *module, PyObject *const *args, Py_ssize_t n);
+
+/* ctype.c */
+int hvpy_parse_ctype(PyObject *name, int *tcode, uint32_t *tsize,
+                     PyObject **pointee, uint64_t *total);
+const char *hvpy_tcode_name(int tcode);
+
+/* sites.c */
+site_cache_t *hvpy_sites_new(void);
+void hvpy_sites_free(site_cache_t *c);
+uint32_t hvpy_current_site(HeapObject *heap);
+PyObject *hvpy_site_tuple(HeapObject *heap, uint32_t site);
+
+/* roots.c */
+root_map_t *hvpy_roots_new(void);
+void hvpy_roots_free(root_map_t *m);
+void hvpy_root_add(PointerObject *p);
+void hvpy_root_drop(PointerObject *p);
+uint32_t hvpy_root_count(HeapObject *heap, uint64_t bstart);
+PyObject *hvpy_roots_list(HeapObject *heap);
+
+/* errors.c */
+PyObject *hvpy_raise_core(hv_err_t err, const char *what);
+/* A memory error: build it through heapviz.errors, record the event, and
+ * raise it (strict) or print and go on (report).  Returns -1 when raised,
+ * 0 when only reported. */
+int hvpy_memory_error(module_state *st, HeapObject *heap, int kind,
+                      uint64_t addr, uint64_t size, int write,
+                      PointerObject *p, PyObject *extra);
+
+#endif

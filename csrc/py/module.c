@@ -1,0 +1,227 @@
+/* module.c — heapviz._core: module state, multi-phase init and the
+ * module-level functions (sizeof, the error hook registration). */
+#include "binding.h"
+
+static struct PyModuleDef core_module;
+
+module_state *hvpy_state(PyObject *module)
+{
+    return (module_state *)PyModule_GetState(module);
+}
+
+module_state *hvpy_state_of_type(PyTypeObject *tp)
+{
+    PyObject *m = PyType_GetModuleByDef(tp, &core_module);
+    if (m == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return hvpy_state(m);
+}
+
+/* The most recently created open heap whose mappings contain addr: the heap
+ * a pointer made from an integer refers to, as in C where a cast address
+ * means whatever is mapped there. */
+HeapObject *hvpy_heap_for_address(module_state *st, uint64_t addr)
+{
+    Py_ssize_t n = PyList_GET_SIZE(st->heaps);
+    for (Py_ssize_t i = n - 1; i >= 0; i--) {
+        PyObject *ref = PyList_GET_ITEM(st->heaps, i);
+        PyObject *obj = PyWeakref_GetObject(ref);
+        if (obj == Py_None)
+            continue;
+        HeapObject *heap = (HeapObject *)obj;
+        if (heap->h == NULL)
+            continue;
+        hv_region_t region;
+        uint8_t *mem;
+        hv_resolve(heap->h, addr, 1, &region, &mem);
+        if (region != HV_REGION_NONE)
+            return heap;
+    }
+    return NULL;
+}
+
+PyDoc_STRVAR(sizeof_doc,
+             "sizeof(type: str) -> int\n\n"
+             "The size in bytes of a C type on this machine (LP64): "
+             "sizeof(\"int\") == 4,\nsizeof(\"int*\") == 8, "
+             "sizeof(\"int[10]\") == 40.");
+
+static PyObject *core_sizeof(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    int tcode;
+    uint32_t tsize;
+    uint64_t total;
+    PyObject *pointee = NULL;
+    if (hvpy_parse_ctype(arg, &tcode, &tsize, &pointee, &total) < 0)
+        return NULL;
+    Py_XDECREF(pointee);
+    return PyLong_FromUnsignedLongLong(total);
+}
+
+PyDoc_STRVAR(set_hooks_doc,
+             "_set_hooks(error_hook, segv_type, package_dir)\n\n"
+             "Called once by heapviz/__init__.py: the function that builds "
+             "memory-error\nexceptions, the SegmentationFault class, and the "
+             "package directory whose\nframes are skipped when finding the "
+             "student's line.");
+
+static PyObject *core_set_hooks(PyObject *module, PyObject *const *args,
+                                Py_ssize_t nargs)
+{
+    module_state *st = hvpy_state(module);
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError,
+                     "_set_hooks() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (!PyCallable_Check(args[0]) || !PyType_Check(args[1]) ||
+        !PyUnicode_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "_set_hooks(callable, type, str) expected");
+        return NULL;
+    }
+    Py_XSETREF(st->error_hook, Py_NewRef(args[0]));
+    Py_XSETREF(st->segv_type, Py_NewRef(args[1]));
+    Py_XSETREF(st->pkg_prefix, Py_NewRef(args[2]));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef core_methods[] = {
+    {"sizeof", core_sizeof, METH_O, sizeof_doc},
+    {"memcpy", (PyCFunction)(void (*)(void))hvpy_memcpy, METH_FASTCALL,
+     "memcpy(dst, src, n) -> dst\n\nCopy n bytes (and their initialized "
+     "state);\nthe regions must not overlap."},
+    {"memset", (PyCFunction)(void (*)(void))hvpy_memset, METH_FASTCALL,
+     "memset(dst, c, n) -> dst\n\nFill n bytes with the byte c."},
+    {"_set_hooks", (PyCFunction)(void (*)(void))core_set_hooks,
+     METH_FASTCALL, set_hooks_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static int add_int(PyObject *m, const char *name, long v)
+{
+    return PyModule_AddIntConstant(m, name, v);
+}
+
+static int add_constants(PyObject *m)
+{
+    static const struct {
+        const char *name;
+        long value;
+    } table[] = {
+        {"EV_MALLOC", HV_EV_MALLOC},
+        {"EV_CALLOC", HV_EV_CALLOC},
+        {"EV_REALLOC", HV_EV_REALLOC},
+        {"EV_FREE", HV_EV_FREE},
+        {"EV_ERROR", HV_EV_ERROR},
+        {"EV_LOST", HV_EV_LOST},
+        {"EV_NOTE", HV_EV_NOTE},
+        {"EV_WRITE", HV_EV_WRITE},
+        {"ERR_SEGV", HV_ERR_SEGV},
+        {"ERR_OVERFLOW", HV_ERR_OVERFLOW},
+        {"ERR_UNINIT", HV_ERR_UNINIT},
+        {"ERR_USE_AFTER_FREE", HV_ERR_USE_AFTER_FREE},
+        {"ERR_DOUBLE_FREE", HV_ERR_DOUBLE_FREE},
+        {"ERR_INVALID_FREE", HV_ERR_INVALID_FREE},
+        {"ERR_USE_AFTER_RETURN", HV_ERR_USE_AFTER_RETURN},
+        {"ERR_OVERLAP", HV_ERR_OVERLAP},
+        {"ERR_FISHY", HV_ERR_FISHY},
+        {"ERR_CORRUPTION", HV_ERR_CORRUPTION},
+        {"ERR_LEAK", HV_ERR_LEAK},
+        {"CHECKS_STRICT", CHECKS_STRICT},
+        {"CHECKS_REPORT", CHECKS_REPORT},
+        {"CHECKS_OFF", CHECKS_OFF},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (add_int(m, table[i].name, table[i].value) < 0)
+            return -1;
+    PyObject *names = PyList_New(0);
+    if (names == NULL)
+        return -1;
+    for (int k = 0; k < HV_EV_KIND_COUNT; k++) {
+        PyObject *s = PyUnicode_FromString(hv_event_kind_name((uint16_t)k));
+        if (s == NULL || PyList_Append(names, s) < 0) {
+            Py_XDECREF(s);
+            Py_DECREF(names);
+            return -1;
+        }
+        Py_DECREF(s);
+    }
+    int rc = PyModule_AddObjectRef(m, "EVENT_KINDS", names);
+    Py_DECREF(names);
+    return rc;
+}
+
+static int core_exec(PyObject *m)
+{
+    module_state *st = hvpy_state(m);
+    st->heap_type = (PyTypeObject *)PyType_FromModuleAndSpec(
+        m, &hvpy_heap_spec, NULL);
+    if (st->heap_type == NULL ||
+        PyModule_AddType(m, st->heap_type) < 0)
+        return -1;
+    st->pointer_type = (PyTypeObject *)PyType_FromModuleAndSpec(
+        m, &hvpy_pointer_spec, NULL);
+    if (st->pointer_type == NULL ||
+        PyModule_AddType(m, st->pointer_type) < 0)
+        return -1;
+    st->null = hvpy_pointer_new(st, NULL, 0, 0, 0, 0, PROV_NONE);
+    if (st->null == NULL ||
+        PyModule_AddObjectRef(m, "NULL", st->null) < 0)
+        return -1;
+    st->heaps = PyList_New(0);
+    if (st->heaps == NULL)
+        return -1;
+    return add_constants(m);
+}
+
+static int core_traverse(PyObject *m, visitproc visit, void *arg)
+{
+    module_state *st = hvpy_state(m);
+    Py_VISIT(st->heap_type);    /* heap types are GC objects            */
+    Py_VISIT(st->pointer_type);
+    Py_VISIT(st->null);
+    Py_VISIT(st->error_hook);   /* a Python function: may form a cycle  */
+    Py_VISIT(st->heaps);
+    Py_VISIT(st->segv_type);
+    return 0;
+}
+
+static int core_clear(PyObject *m)
+{
+    module_state *st = hvpy_state(m);
+    Py_CLEAR(st->heap_type);
+    Py_CLEAR(st->pointer_type);
+    Py_CLEAR(st->null);
+    Py_CLEAR(st->error_hook);
+    Py_CLEAR(st->heaps);
+    Py_CLEAR(st->pkg_prefix);
+    Py_CLEAR(st->segv_type);
+    return 0;
+}
+
+static void core_free(void *m) { core_clear((PyObject *)m); }
+
+static PyModuleDef_Slot core_slots[] = {
+    {Py_mod_exec, core_exec},
+    {0, NULL},
+};
+
+PyDoc_STRVAR(core_doc, "heapviz's allocator core and its memory API.");
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "heapviz._core",
+    .m_doc = core_doc,
+    .m_size = sizeof(module_state),
+    .m_methods = core_methods,
+    .m_slots = core_slots,
+    .m_traverse = core_traverse,
+    .m_clear = core_clear,
+    .m_free = core_free,
+};
+
+PyMODINIT_FUNC PyInit__core(void) { return PyModuleDef_Init(&core_module); }

@@ -1,0 +1,188 @@
+/* sites.c — the student's file:line for every operation.
+ *
+ * Every malloc, free and access is tagged with the line of the student's
+ * script that made it.  Finding it is on the hot path, so the result is
+ * cached per (code object, instruction offset): a small open-addressing
+ * table holding a reference to each code object it has seen (so an address
+ * is never reused under it).  Frames whose code lives inside the heapviz
+ * package are skipped: the line of `heapviz.strcpy(dst, s)` is the
+ * student's, not strcpy's.
+ */
+#include "binding.h"
+
+#include <frameobject.h>
+#include <stdlib.h>
+
+typedef struct {
+    PyObject *code; /* strong reference; NULL: empty slot */
+    int lasti;
+    uint32_t site;
+} site_entry_t;
+
+struct site_cache {
+    site_entry_t *slots;
+    size_t mask;  /* capacity - 1, capacity a power of two */
+    size_t used;
+    PyObject *internal; /* dict: code -> bool, "inside heapviz?" */
+};
+
+site_cache_t *hvpy_sites_new(void)
+{
+    site_cache_t *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->slots = calloc(256, sizeof *c->slots);
+    c->mask = 255;
+    if (c->slots == NULL) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void hvpy_sites_free(site_cache_t *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i <= c->mask; i++)
+        Py_XDECREF(c->slots[i].code);
+    Py_XDECREF(c->internal);
+    free(c->slots);
+    free(c);
+}
+
+static size_t slot_of(const site_cache_t *c, PyObject *code, int lasti)
+{
+    uintptr_t k = (uintptr_t)code ^ ((uintptr_t)lasti * 0x9E3779B97F4A7C15u);
+    k ^= k >> 29;
+    return (size_t)(k * 0xBF58476D1CE4E5B9u >> 7) & c->mask;
+}
+
+static int grow(site_cache_t *c)
+{
+    size_t old_cap = c->mask + 1;
+    site_entry_t *old = c->slots;
+    site_entry_t *fresh = calloc(old_cap * 2, sizeof *fresh);
+    if (fresh == NULL)
+        return -1;
+    c->slots = fresh;
+    c->mask = old_cap * 2 - 1;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old[i].code == NULL)
+            continue;
+        size_t j = slot_of(c, old[i].code, old[i].lasti);
+        while (c->slots[j].code != NULL)
+            j = (j + 1) & c->mask;
+        c->slots[j] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+/* Is this code object part of the heapviz package (skip its frames)? */
+static int is_internal(HeapObject *heap, PyCodeObject *code)
+{
+    module_state *st = hvpy_state_of_type(Py_TYPE(heap));
+    site_cache_t *c = heap->sites;
+    if (st == NULL || st->pkg_prefix == NULL)
+        return 0;
+    if (c->internal == NULL && (c->internal = PyDict_New()) == NULL)
+        return -1;
+    PyObject *known = PyDict_GetItemWithError(c->internal, (PyObject *)code);
+    if (known != NULL)
+        return known == Py_True;
+    if (PyErr_Occurred())
+        return -1;
+    int inside = PyUnicode_Tailmatch(code->co_filename, st->pkg_prefix, 0,
+                                     PY_SSIZE_T_MAX, -1) == 1;
+    if (PyDict_SetItem(c->internal, (PyObject *)code,
+                       inside ? Py_True : Py_False) < 0)
+        return -1;
+    return inside;
+}
+
+static uint32_t intern_frame(HeapObject *heap, PyFrameObject *f,
+                             PyCodeObject *code)
+{
+    const char *file = PyUnicode_AsUTF8(code->co_filename);
+    const char *func = PyUnicode_AsUTF8(code->co_qualname);
+    if (file == NULL || func == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    uint32_t site = 0;
+    int line = PyFrame_GetLineNumber(f);
+    if (hv_site_intern(heap->h, file, (uint32_t)(line < 0 ? 0 : line), func,
+                       &site) != HV_OK)
+        return 0;
+    return site;
+}
+
+/* The innermost frame outside heapviz (new reference) or NULL. */
+static PyFrameObject *student_frame(HeapObject *heap)
+{
+    PyFrameObject *f = PyEval_GetFrame();
+    Py_XINCREF(f);
+    while (f != NULL) {
+        PyCodeObject *code = PyFrame_GetCode(f);
+        int inside = is_internal(heap, code);
+        Py_DECREF(code);
+        if (inside <= 0) {
+            if (inside < 0)
+                PyErr_Clear();
+            return f;
+        }
+        PyFrameObject *back = PyFrame_GetBack(f);
+        Py_DECREF(f);
+        f = back;
+    }
+    return NULL;
+}
+
+uint32_t hvpy_current_site(HeapObject *heap)
+{
+    if (heap->h == NULL || heap->sites == NULL)
+        return 0;
+    PyFrameObject *f = student_frame(heap);
+    if (f == NULL)
+        return 0;
+    site_cache_t *c = heap->sites;
+    PyCodeObject *code = PyFrame_GetCode(f);
+    int lasti = PyFrame_GetLasti(f);
+    size_t i = slot_of(c, (PyObject *)code, lasti);
+    uint32_t site = 0;
+    while (c->slots[i].code != NULL) {
+        if (c->slots[i].code == (PyObject *)code && c->slots[i].lasti == lasti) {
+            site = c->slots[i].site;
+            goto done;
+        }
+        i = (i + 1) & c->mask;
+    }
+    site = intern_frame(heap, f, code);
+    if ((c->used + 1) * 2 > c->mask + 1) {
+        if (grow(c) < 0)
+            goto done; /* keep working uncached */
+        i = slot_of(c, (PyObject *)code, lasti);
+        while (c->slots[i].code != NULL)
+            i = (i + 1) & c->mask;
+    }
+    c->slots[i].code = Py_NewRef((PyObject *)code);
+    c->slots[i].lasti = lasti;
+    c->slots[i].site = site;
+    c->used++;
+done:
+    Py_DECREF(code);
+    Py_DECREF(f);
+    return site;
+}
+
+/* (file, line, function) of a site, or None for site 0 / unknown. */
+PyObject *hvpy_site_tuple(HeapObject *heap, uint32_t site)
+{
+    const char *file, *func;
+    uint32_t line;
+    if (heap->h == NULL || site == 0 ||
+        !hv_site_get(heap->h, site, &file, &line, &func))
+        Py_RETURN_NONE;
+    return Py_BuildValue("(sIs)", file, (unsigned)line, func ? func : "");
+}
