@@ -850,6 +850,47 @@ static PyObject *heap_capsule(HeapObject *self, PyObject *unused)
     return PyCapsule_New(self->h, CAPSULE_NAME, NULL);
 }
 
+static PyObject *heap_raw_read(HeapObject *self, PyObject *const *args,
+                               Py_ssize_t nargs)
+{
+    /* _raw_read(addr, n): introspection without checks (leak scan, viewer) */
+    if (nargs != 2)
+        return PyErr_Format(PyExc_TypeError, "_raw_read(addr, n)");
+    if (!hvpy_heap_alive(self))
+        return NULL;
+    unsigned long long a = PyLong_AsUnsignedLongLong(args[0]);
+    unsigned long long n = PyLong_AsUnsignedLongLong(args[1]);
+    if (PyErr_Occurred())
+        return NULL;
+    hv_region_t region;
+    uint8_t *mem;
+    if (n == 0)
+        return PyBytes_FromStringAndSize("", 0);
+    if (n > PY_SSIZE_T_MAX ||
+        hv_resolve(self->h, a, n, &region, &mem) != HV_OK)
+        return PyErr_Format(PyExc_ValueError,
+                            "0x%llx..+%llu is not mapped memory", a, n);
+    return PyBytes_FromStringAndSize((char *)mem, (Py_ssize_t)n);
+}
+
+static PyObject *heap_shadow(HeapObject *self, PyObject *const *args,
+                             Py_ssize_t nargs)
+{
+    /* _shadow(addr, n): the per-byte states (bytes of HV_SH_*) or None */
+    if (nargs != 2)
+        return PyErr_Format(PyExc_TypeError, "_shadow(addr, n)");
+    if (!hvpy_heap_alive(self))
+        return NULL;
+    unsigned long long a = PyLong_AsUnsignedLongLong(args[0]);
+    unsigned long long n = PyLong_AsUnsignedLongLong(args[1]);
+    if (PyErr_Occurred())
+        return NULL;
+    const uint8_t *sh = n ? hv_shadow(self->h, a, n) : NULL;
+    if (sh == NULL || n > PY_SSIZE_T_MAX)
+        Py_RETURN_NONE;
+    return PyBytes_FromStringAndSize((const char *)sh, (Py_ssize_t)n);
+}
+
 static PyObject *heap_roots(HeapObject *self, PyObject *unused)
 {
     (void)unused;
@@ -1052,6 +1093,9 @@ static PyMethodDef heap_methods[] = {
     {"_layout", (PyCFunction)heap_layout, METH_NOARGS, NULL},
     {"_capsule", (PyCFunction)heap_capsule, METH_NOARGS, NULL},
     {"_roots", (PyCFunction)heap_roots, METH_NOARGS, NULL},
+    {"_raw_read", (PyCFunction)(void (*)(void))heap_raw_read, METH_FASTCALL,
+     NULL},
+    {"_shadow", (PyCFunction)(void (*)(void))heap_shadow, METH_FASTCALL, NULL},
     {"_stored_pointers", (PyCFunction)heap_prov_entries, METH_NOARGS, NULL},
     {"_set_step_hook", (PyCFunction)heap_set_step_hook, METH_O, NULL},
     {"_set_recording", (PyCFunction)heap_set_recording, METH_O, NULL},

@@ -1,0 +1,66 @@
+"""heapviz — watch a heap allocator at work.
+
+    >>> import heapviz
+    >>> h = heapviz.Heap()
+    >>> p = h.malloc(16)
+
+Every malloc, free, calloc and realloc, every split, coalesce and heap growth, and every
+memory error is recorded, and can be drawn (h.show(), h.render(), notebooks).
+"""
+
+from __future__ import annotations
+
+import os
+
+from heapviz import _core
+from heapviz._core import NULL, Pointer, memcpy as _memcpy, sizeof  # noqa: F401
+from heapviz.cstring import memcpy, memset, strcat, strcpy, strlen, strncpy
+from heapviz.errors import (
+    BufferOverflow,
+    DoubleFree,
+    FishyValue,
+    HeapCorruption,
+    HeapError,
+    InvalidFree,
+    OverlappingCopy,
+    SegmentationFault,
+    UninitializedRead,
+    UseAfterFree,
+    UseAfterReturn,
+    _memory_error,
+)
+from heapviz.heap import Heap
+from heapviz.records import Block, Event, Leak, Site, Stats
+
+_core._set_hooks(_memory_error, SegmentationFault, os.path.dirname(os.path.abspath(__file__)))
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NULL",
+    "Block",
+    "BufferOverflow",
+    "DoubleFree",
+    "Event",
+    "FishyValue",
+    "Heap",
+    "HeapCorruption",
+    "HeapError",
+    "InvalidFree",
+    "Leak",
+    "OverlappingCopy",
+    "Pointer",
+    "SegmentationFault",
+    "Site",
+    "Stats",
+    "UninitializedRead",
+    "UseAfterFree",
+    "UseAfterReturn",
+    "memcpy",
+    "memset",
+    "sizeof",
+    "strcat",
+    "strcpy",
+    "strlen",
+    "strncpy",
+]
