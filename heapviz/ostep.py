@@ -646,38 +646,43 @@ def _explain_free(step: Step, r: Release, options: Options) -> list[str]:
             f"Address {r.addr} (ptr[{step.ptr}]) is not an allocated block any more — it was "
             "already freed — so free returns -1 and the list does not change."
         ]
-    whose = f"ptr[{step.ptr}]'s block {r.block}"
-    if step.owner is not None and step.owner != step.ptr:
-        whose = (
-            f"ptr[{step.ptr}] still holds {r.addr}, which now belongs to ptr[{step.owner}]; "
-            f"malloc.py frees by address, so ptr[{step.owner}]'s block {r.block}"
-        )
+    owner = step.ptr if step.owner is None else step.owner
     n = len(step.free_list_before) + 1
     if options.order == "INSERT-FRONT":
-        where = "is inserted at the front of the list"
+        where = " at the front"
     elif options.order == "INSERT-BACK":
-        where = f"is appended at the back of the list (position {n})"
+        where = f" at the back (position {n})"
     else:
-        where = f"goes back on the list, {_PLACES[options.order]}: position {r.position + 1} of {n}"
-    why = f"{whose[0].upper()}{whose[1:]} {where}."
+        where = f", {_PLACES[options.order]}: position {r.position + 1} of {n}"
+    why = f"Free puts ptr[{owner}]'s block {r.block} back on the list{where}."
+    if owner != step.ptr:
+        why = (
+            f"Address {r.addr} in ptr[{step.ptr}] now belongs to ptr[{owner}] and malloc.py "
+            f"frees by address, so free puts ptr[{owner}]'s block {r.block} back on the "
+            f"list{where}."
+        )
     then = _explain_coalesce(r, step.free_list, options)
     return [why, then] if then else [why]
 
 
 def _explain_coalesce(r: Release, free_list: Sequence[Entry], options: Options) -> str:
+    touching = [(a, b) for a in free_list for b in free_list if a is not b and a.end == b.addr]
+    pairs = ", ".join(f"{a} and {b}" for a, b in touching)
+    if not options.coalesce:
+        if not touching:
+            return ""
+        return f"Without -C nothing is coalesced, so {pairs} stay apart although they touch."
     if r.merges:
         merged = "; ".join(f"{m.first} + {m.absorbed} -> {m.merged}" for m in r.merges)
-        return f"Coalescing merged list neighbours that touch: {merged}."
-    touching = [(a, b) for a in free_list for b in free_list if a is not b and a.end == b.addr]
-    if not touching:
-        return "Coalescing found nothing to merge." if options.coalesce else ""
-    pairs = ", ".join(f"{a} and {b}" for a, b in touching)
-    if options.coalesce:
-        return (
-            f"Coalescing merged nothing: {pairs} touch in memory but are not next to each other "
-            "in this list order, and malloc.py only merges an entry into the one before it."
+        text = f"Coalescing merged list neighbours that touch: {merged}"
+    else:
+        text = "Coalescing merged nothing"
+    if touching:
+        text += (
+            f"; {pairs} touch in memory too, but malloc.py only merges an entry into the one "
+            "just before it in the list"
         )
-    return f"Without -C nothing is coalesced, so {pairs} stay apart although they touch."
+    return text + "."
 
 
 def _explain_skip(step: Step) -> str:
