@@ -54,10 +54,9 @@ static int judge(HeapObject *heap, PointerObject *p, uint64_t a, uint64_t n)
             return HV_ERR_OVERFLOW;
         return 0;
     case PROV_STACK:
-        if (!frame_alive(heap, p->seq))
-            return HV_ERR_USE_AFTER_RETURN;
-        /* fall through: bounds of the stack object */
     case PROV_RAW:
+        if (p->prov == PROV_STACK && !frame_alive(heap, p->seq))
+            return HV_ERR_USE_AFTER_RETURN;
         if (a < p->pstart || a - p->pstart > p->plen ||
             n > p->plen - (a - p->pstart))
             return HV_ERR_OVERFLOW;
@@ -286,7 +285,7 @@ static int encode(PointerObject *p, PyObject *v, uint8_t *buf)
                         "e.g. p.cast(\"int\")[0] = 7");
         return -1;
     default: {
-        PyObject *conv;
+        PyObject *conv = NULL;
         if ((p->tcode == T_BYTE || p->tcode == T_CHAR) &&
             char_value(v, &conv) < 0)
             return -1;
