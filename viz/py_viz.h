@@ -1,0 +1,36 @@
+/* py_viz.h — shared by the files of the heapviz._viz module. */
+#ifndef HEAPVIZ_VIZ_PY_VIZ_H
+#define HEAPVIZ_VIZ_PY_VIZ_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "heapviz/viz.h"
+#include "render.h"
+
+#define HV_CAPSULE_NAME "heapviz._core.heap"
+
+typedef struct viz_state {
+    hv_font_t *font; /* opened on first use */
+    PyTypeObject *replay_type;
+} viz_state_t;
+
+viz_state_t *viz_get_state(PyObject *module);
+
+/* py_replay.c */
+extern PyType_Spec hv_replay_spec;
+/* If obj is a Replay: fill s from its current moment, return 1; 0 when it
+ * is not a Replay; -1 with an exception. */
+int hv_replay_fill(PyObject *module, PyObject *obj, hv_viz_state_t *s);
+
+/* py_state.c: a synthetic state from a dict (tests, notebooks). */
+int hv_state_from_dict(PyObject *d, hv_viz_state_t *s);
+/* The live heap in this process: blocks + the history's marks and log. */
+int hv_state_from_capsule(PyObject *cap, hv_viz_state_t *s);
+/* History events of an in-process heap as a replay source. */
+void hv_events_from_heap(const hv_heap_t *h, hv_viz_events_t *src);
+
+/* py_window.c */
+PyObject *hv_py_run_viewer(PyObject *module, PyObject *args, PyObject *kw);
+
+#endif

@@ -1,0 +1,615 @@
+/* window.c — the live viewer: a window that follows a script's heap.
+ *
+ * This runs in its own process (DESIGN decision 6), on its main thread,
+ * with SDL's signal handlers off.  It maps the script's arena read-only
+ * and, every frame:
+ *   1. reads new events from the shared ring into its own copy of the
+ *      history (asking the script for any it missed: the ring is finite);
+ *   2. if the heap changed (hv_heap_version), copies it under the seqlock —
+ *      the heap itself is the truth, so a viewer that fell behind
+ *      resynchronizes from it, never from a guess;
+ *   3. lays out and draws the state into a software surface and shows it.
+ * Going back in time replays the history on a private heap (replay.c).
+ * Nothing here waits for the script, and the script waits for the viewer
+ * only in step mode, by its own request.
+ */
+#include <SDL.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "layout.h"
+#include "render.h"
+#include "window.h"
+
+enum { ANIM_MS = 150, SLOW_OP_MS = 250, BLINK_MS = 3000, CHUNK = 65536 };
+
+typedef struct viewer {
+    hv_window_opts_t o;
+    hv_heap_t *live;
+    hv_ctl_t *ctl;
+    SDL_Window *win;
+    SDL_Surface *canvas;
+    hv_font_t *font;
+    hv_viz_state_t state;
+    hv_viz_scene_t scene;
+    hv_viz_opts_t vo;
+    hv_event_t *ev; /* our copy of the history: seq [0, nev)           */
+    uint64_t nev, cap_ev;
+    bool asked;     /* a request for missed events is out              */
+    bool broken;    /* events were lost for good: no replay past here  */
+    hv_viz_track_t *track;
+    hv_viz_replay_t *replay;
+    uint64_t version, seen_nev, applied_nev;
+    bool follow;     /* show the live heap (else the replay at pos)     */
+    uint64_t pos, shown_pos;
+    bool playing;
+    double speed, play_acc;
+    bool step_mode, waiting;
+    bool script_gone;
+    char notice[160];
+    hv_viz_var_t vars[HV_VIZ_MAX_VARS];
+    int nvars;
+    uint64_t last_op_ms, anim_start, error_ms, errors_seen, notice_ms;
+    hv_viz_state_t anim; /* just the anim fields are used              */
+    bool dirty, drag_timeline, quit;
+    int shots;
+} viewer_t;
+
+void hv_window_opts_default(hv_window_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->fd = -1;
+    o->ctl_fd = -1;
+    o->width = 1280;
+    o->height = 800;
+    snprintf(o->screenshot_dir, sizeof o->screenshot_dir, ".");
+}
+
+static void set_notice(viewer_t *v, const char *msg)
+{
+    snprintf(v->notice, sizeof v->notice, "%.150s", msg);
+    v->notice_ms = SDL_GetTicks64();
+    v->dirty = true;
+}
+
+/* ---- the history ------------------------------------------------------------ */
+static bool store_event(viewer_t *v, const hv_event_t *e)
+{
+    if (v->nev == v->cap_ev) {
+        uint64_t ncap = v->cap_ev ? v->cap_ev * 2 : CHUNK;
+        hv_event_t *n = realloc(v->ev, ncap * sizeof *n);
+        if (n == NULL) return false;
+        v->ev = n;
+        v->cap_ev = ncap;
+    }
+    v->ev[v->nev++] = *e;
+    hv_viz_track_event(v->track, v->live, e);
+    if (e->kind == HV_EV_ERROR) v->error_ms = SDL_GetTicks64();
+    return true;
+}
+
+static bool store_get(void *arg, uint64_t seq, hv_event_t *out)
+{
+    viewer_t *v = arg;
+    if (seq >= v->nev) return false;
+    *out = v->ev[seq];
+    return true;
+}
+
+static void events_src(viewer_t *v, hv_viz_events_t *src)
+{
+    src->get = store_get;
+    src->arg = v;
+    src->first = 0;
+    src->count = v->nev;
+    src->sites = v->live;
+}
+
+/* The script is gone and the ring has moved on: those events are lost.
+ * Fill the hole with empty records so seq numbers stay indexes. */
+static void give_up_gap(viewer_t *v, uint64_t oldest)
+{
+    hv_event_t hole = {0};
+    hole.op = v->nev ? v->ev[v->nev - 1].op : 0;
+    while (v->nev < oldest) {
+        hole.seq = v->nev;
+        if (!store_event(v, &hole)) break;
+    }
+    v->broken = true;
+    set_notice(v, "some history was lost: the viewer fell behind");
+}
+
+static void follow_ring(viewer_t *v)
+{
+    uint64_t head = hv_ring_head(v->live), cap = hv_ring_capacity(v->live);
+    uint64_t oldest = head > cap ? head - cap : 0;
+    if (v->nev < oldest) { /* we fell behind the ring */
+        if (hv_ctl_alive(v->ctl)) {
+            if (!v->asked) {
+                uint64_t req[2] = {v->nev, CHUNK};
+                v->asked = hv_ctl_send(v->ctl, 'H', req, sizeof req);
+            }
+            return; /* the live picture still shows; history comes later */
+        }
+        give_up_gap(v, oldest);
+    }
+    hv_event_t e;
+    while (v->nev < head && hv_ring_get(v->live, v->nev, &e))
+        if (!store_event(v, &e)) break;
+}
+
+/* ---- messages from the script --------------------------------------------- */
+static void on_vars(viewer_t *v, const char *d, size_t len)
+{
+    v->nvars = 0;
+    const char *end = d + len;
+    while (d < end && v->nvars < HV_VIZ_MAX_VARS) {
+        const char *nl = memchr(d, '\n', (size_t)(end - d));
+        const char *tab = memchr(d, '\t', (size_t)((nl ? nl : end) - d));
+        if (tab == NULL) break;
+        hv_viz_var_t *var = &v->vars[v->nvars++];
+        snprintf(var->name, sizeof var->name, "%.*s", (int)(tab - d), d);
+        var->addr = strtoull(tab + 1, NULL, 16);
+        d = nl ? nl + 1 : end;
+    }
+    v->dirty = true;
+}
+
+static void on_events(viewer_t *v, const char *d, size_t len)
+{
+    uint64_t first;
+    if (len < 8) return;
+    memcpy(&first, d, 8);
+    size_t n = (len - 8) / sizeof(hv_event_t);
+    v->asked = false;
+    if (first != v->nev) return; /* stale reply */
+    if (n == 0) { /* the script no longer has them */
+        uint64_t head = hv_ring_head(v->live), cap = hv_ring_capacity(v->live);
+        give_up_gap(v, head > cap ? head - cap : 0);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        hv_event_t e;
+        memcpy(&e, d + 8 + i * sizeof e, sizeof e);
+        if (!store_event(v, &e)) break;
+    }
+}
+
+static void on_message(void *arg, int type, const char *d, size_t len)
+{
+    viewer_t *v = arg;
+    switch (type) {
+    case 'V':
+        on_vars(v, d, len);
+        break;
+    case 'W':
+        v->waiting = true;
+        v->step_mode = true;
+        v->dirty = true;
+        break;
+    case 'E':
+        on_events(v, d, len);
+        break;
+    case 'X': {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%.*s", (int)(len < 150 ? len : 150), d);
+        v->script_gone = true;
+        v->waiting = false;
+        set_notice(v, msg);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void poll_script(viewer_t *v)
+{
+    bool was = hv_ctl_alive(v->ctl);
+    if (!hv_ctl_poll(v->ctl, on_message, v) && was && !v->script_gone) {
+        v->script_gone = true;
+        v->waiting = false;
+        set_notice(v, "script ended");
+    }
+}
+
+/* ---- the state on screen ---------------------------------------------------- */
+static uint64_t ops_total(const viewer_t *v) { return hv_viz_track_ops(v->track); }
+
+static void pick_anim(viewer_t *v, uint64_t now)
+{
+    /* Animate the newest op if the script is slow enough to see it. */
+    uint64_t ops = ops_total(v);
+    if (ops == 0 || ops == v->seen_nev) return;
+    bool slow = now - v->last_op_ms > SLOW_OP_MS || v->step_mode;
+    v->seen_nev = ops;
+    v->last_op_ms = now;
+    v->anim.anim_kind = 0;
+    if (!slow || v->nev == 0) return;
+    uint64_t last = v->ev[v->nev - 1].op, q = v->nev;
+    int best = 0;
+    while (q > 0 && v->ev[q - 1].op == last) {
+        const hv_event_t *e = &v->ev[--q];
+        int rank = e->kind == HV_EV_GROW       ? 5
+                   : e->kind == HV_EV_COALESCE ? 4
+                   : (e->kind == HV_EV_MALLOC || e->kind == HV_EV_CALLOC ||
+                      e->kind == HV_EV_REALLOC)
+                       ? 3
+                   : e->kind == HV_EV_FREE  ? 2
+                   : e->kind == HV_EV_SPLIT ? 1
+                                            : 0;
+        if (rank > best) {
+            best = rank;
+            v->anim.anim_kind = e->kind;
+            v->anim.anim_addr = e->kind == HV_EV_FREE ? e->a : e->addr;
+            v->anim.anim_addr2 = e->a;
+            v->anim.anim_size = e->size;
+        }
+    }
+    if (best) v->anim_start = now;
+}
+
+static void live_state(viewer_t *v)
+{
+    uint64_t ver = hv_heap_version(v->live);
+    if (ver == v->version && v->nev == v->applied_nev && v->state.nblocks)
+        return; /* nothing new */
+    if (ver != v->version || v->state.nblocks == 0) {
+        if (!hv_viz_state_snapshot(&v->state, v->live, 3)) return; /* busy */
+        v->version = ver;
+    }
+    for (size_t i = 0; i < v->state.nblocks; i++) v->state.marks[i] = 0;
+    hv_viz_track_apply(v->track, &v->state);
+    v->applied_nev = v->nev;
+    v->state.ops_total = v->state.op = ops_total(v);
+    v->dirty = true;
+}
+
+static void replay_state(viewer_t *v)
+{
+    if (v->pos == v->shown_pos && !v->dirty) return;
+    hv_viz_events_t src;
+    events_src(v, &src);
+    if (!hv_viz_replay_goto(v->replay, &src, v->pos)) {
+        set_notice(v, hv_viz_replay_error(v->replay));
+        v->follow = true;
+        return;
+    }
+    hv_viz_replay_state(v->replay, &src, &v->state);
+    hv_viz_replay_anim(v->replay, &src, &v->anim);
+    v->anim_start = SDL_GetTicks64();
+    v->state.ops_total = ops_total(v);
+    v->shown_pos = v->pos;
+    v->dirty = true;
+}
+
+static void selection_sites(viewer_t *v)
+{
+    v->state.sel_alloc[0] = v->state.sel_free[0] = '\0';
+    long k = v->vo.selected ? hv_viz_state_find(&v->state, v->vo.selected) : -1;
+    if (k < 0) return;
+    const hv_block_t *b = &v->state.blocks[k];
+    const char *file, *func;
+    uint32_t line;
+    if (b->site && hv_site_get(v->live, b->site, &file, &line, &func))
+        snprintf(v->state.sel_alloc, sizeof v->state.sel_alloc, "%s:%u", file, line);
+    if (b->free_site && hv_site_get(v->live, b->free_site, &file, &line, &func))
+        snprintf(v->state.sel_free, sizeof v->state.sel_free, "%s:%u", file, line);
+}
+
+static void decorate(viewer_t *v, uint64_t now)
+{
+    hv_viz_state_t *s = &v->state;
+    s->live = v->follow;
+    s->playing = v->follow ? !v->waiting : v->playing;
+    s->stepping = v->step_mode;
+    s->speed = v->speed;
+    snprintf(s->notice, sizeof s->notice, "%s", v->notice);
+    if (v->waiting && !v->notice[0])
+        snprintf(s->notice, sizeof s->notice, "paused: n runs the next operation");
+    s->nvars = v->nvars;
+    memcpy(s->vars, v->vars, sizeof v->vars);
+    float t = (float)(now - v->anim_start) / ANIM_MS;
+    s->anim_kind = t < 1.f ? v->anim.anim_kind : 0;
+    s->anim_addr = v->anim.anim_addr;
+    s->anim_addr2 = v->anim.anim_addr2;
+    s->anim_size = v->anim.anim_size;
+    s->anim_t = t;
+    v->vo.blink = now - v->error_ms < BLINK_MS && (now / 400) % 2;
+    selection_sites(v);
+}
+
+/* ---- drawing ----------------------------------------------------------------- */
+static int present(viewer_t *v)
+{
+    int w, h;
+    SDL_GetWindowSize(v->win, &w, &h);
+    if (v->canvas == NULL || v->canvas->w != w || v->canvas->h != h) {
+        char err[256];
+        SDL_FreeSurface(v->canvas);
+        v->canvas = hv_surface_new(w, h, err, sizeof err);
+        if (v->canvas == NULL) {
+            SDL_Log("%s", err);
+            return -1;
+        }
+    }
+    v->vo.width = w;
+    v->vo.height = h;
+    if (!hv_viz_layout(&v->state, &v->vo, &v->scene)) return -1;
+    int max_scroll = v->scene.content_h - (v->scene.heap_clip_y1 - v->scene.heap_clip_y0) + HV_ROW_H;
+    if (v->vo.scroll > max_scroll) v->vo.scroll = max_scroll > 0 ? max_scroll : 0;
+    hv_viz_draw(&v->scene, v->font, v->canvas);
+    SDL_Surface *ws = SDL_GetWindowSurface(v->win);
+    if (ws == NULL || SDL_BlitSurface(v->canvas, NULL, ws, NULL) != 0 ||
+        SDL_UpdateWindowSurface(v->win) != 0) {
+        SDL_Log("heapviz: presenting the frame: %s", SDL_GetError());
+        return -1;
+    }
+    return 0;
+}
+
+static void screenshot(viewer_t *v)
+{
+    uint8_t *png;
+    size_t len;
+    char err[256], path[512];
+    if (!hv_png_encode(v->canvas, &png, &len, err, sizeof err)) {
+        set_notice(v, err);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/heapviz-op%llu-%d.png", v->o.screenshot_dir,
+             (unsigned long long)v->state.op, ++v->shots);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(png, 1, len, f) == len;
+    if (f) ok = fclose(f) == 0 && ok;
+    SDL_free(png);
+    char msg[160];
+    snprintf(msg, sizeof msg, ok ? "saved %.140s" : "could not save %.130s", path);
+    set_notice(v, msg);
+}
+
+/* ---- input --------------------------------------------------------------------- */
+static void go_to(viewer_t *v, int64_t op)
+{
+    int64_t ops = (int64_t)ops_total(v);
+    if (op < 0) op = 0;
+    if (op >= ops) {
+        v->follow = true;
+        v->playing = false;
+    } else {
+        v->follow = false;
+        v->pos = (uint64_t)op;
+    }
+    v->dirty = true;
+}
+
+static void next_op(viewer_t *v)
+{
+    if (!v->follow) {
+        go_to(v, (int64_t)v->pos + 1);
+    } else if (v->waiting) {
+        v->waiting = false;
+        hv_ctl_send(v->ctl, 'A', "", 0);
+    }
+}
+
+static void toggle_step(viewer_t *v)
+{
+    v->step_mode = !v->step_mode;
+    hv_ctl_send(v->ctl, 'S', v->step_mode ? "1" : "0", 1);
+    if (!v->step_mode && v->waiting) next_op(v);
+    v->dirty = true;
+}
+
+static void on_key(viewer_t *v, SDL_Keycode k)
+{
+    int64_t at = v->follow ? (int64_t)ops_total(v) : (int64_t)v->pos;
+    int page = v->scene.heap_clip_y1 - v->scene.heap_clip_y0 - HV_ROW_H;
+    v->notice[0] = '\0';
+    switch (k) {
+    case SDLK_q: case SDLK_ESCAPE: v->quit = true; break;
+    case SDLK_SLASH: case SDLK_QUESTION: case SDLK_h: v->vo.help = !v->vo.help; break;
+    case SDLK_SPACE:
+        if (v->follow) go_to(v, 0);
+        v->playing = !v->playing;
+        break;
+    case SDLK_n: case SDLK_RETURN: case SDLK_RIGHT: next_op(v); break;
+    case SDLK_LEFT: go_to(v, at - 1); break;
+    case SDLK_HOME: go_to(v, 0); break;
+    case SDLK_END: go_to(v, INT64_MAX / 2); break;
+    case SDLK_s: toggle_step(v); break;
+    case SDLK_LEFTBRACKET: v->speed = v->speed > 0.25 ? v->speed / 2 : 0.25; break;
+    case SDLK_RIGHTBRACKET: v->speed = v->speed < 256 ? v->speed * 2 : 256; break;
+    case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: v->vo.zoom *= 1.5; break;
+    case SDLK_MINUS: case SDLK_KP_MINUS: v->vo.zoom /= 1.5; break;
+    case SDLK_0: v->vo.zoom = 1.0, v->vo.scroll = 0; break;
+    case SDLK_UP: v->vo.scroll -= HV_ROW_H; break;
+    case SDLK_DOWN: v->vo.scroll += HV_ROW_H; break;
+    case SDLK_PAGEUP: v->vo.scroll -= page; break;
+    case SDLK_PAGEDOWN: v->vo.scroll += page; break;
+    case SDLK_p: screenshot(v); break;
+    default: return;
+    }
+    if (v->vo.zoom < 0.01) v->vo.zoom = 0.01;
+    if (v->vo.zoom > 200) v->vo.zoom = 200;
+    if (v->vo.scroll < 0) v->vo.scroll = 0;
+    v->dirty = true;
+}
+
+static bool on_timeline(const viewer_t *v, int y)
+{
+    return y >= v->vo.height - HV_TIMELINE_H;
+}
+
+static void scrub(viewer_t *v, int x)
+{
+    double f = (double)(x - HV_PAD) / (double)(v->vo.width - 2 * HV_PAD);
+    f = f < 0 ? 0 : f > 1 ? 1 : f;
+    go_to(v, (int64_t)(f * (double)ops_total(v) + 0.5));
+}
+
+static void on_event(viewer_t *v, const SDL_Event *e)
+{
+    switch (e->type) {
+    case SDL_QUIT: v->quit = true; break;
+    case SDL_KEYDOWN: on_key(v, e->key.keysym.sym); break;
+    case SDL_TEXTINPUT:
+        if (e->text.text[0] == '?') v->vo.help = !v->vo.help, v->dirty = true;
+        break;
+    case SDL_MOUSEWHEEL:
+        v->vo.scroll -= e->wheel.y * HV_ROW_H;
+        if (v->vo.scroll < 0) v->vo.scroll = 0;
+        v->dirty = true;
+        break;
+    case SDL_MOUSEBUTTONDOWN:
+        if (on_timeline(v, e->button.y)) {
+            v->drag_timeline = true;
+            scrub(v, e->button.x);
+        } else {
+            hv_addr_t a = hv_viz_hit(&v->scene, e->button.x, e->button.y);
+            v->vo.selected = a == v->vo.selected ? 0 : a;
+            v->dirty = true;
+        }
+        break;
+    case SDL_MOUSEMOTION:
+        if (v->drag_timeline) scrub(v, e->motion.x);
+        break;
+    case SDL_MOUSEBUTTONUP: v->drag_timeline = false; break;
+    case SDL_WINDOWEVENT: v->dirty = true; break;
+    default: break;
+    }
+}
+
+/* ---- set-up and the loop --------------------------------------------------------- */
+static int setup(viewer_t *v, char *err, size_t errlen)
+{
+    hv_err_t e = hv_heap_attach(v->o.fd, &v->live);
+    if (e != HV_OK) {
+        snprintf(err, errlen, "heapviz viewer: cannot map the heap (fd %d): %s",
+                 v->o.fd, hv_strerror(e));
+        return -1;
+    }
+    v->replay = hv_viz_replay_new(hv_heap_config(v->live), &e);
+    v->track = hv_viz_track_new();
+    v->ctl = hv_ctl_new(v->o.ctl_fd);
+    v->font = hv_font_open(err, errlen);
+    if (v->replay == NULL || v->track == NULL || v->ctl == NULL || v->font == NULL) {
+        if (!err[0]) snprintf(err, errlen, "heapviz viewer: out of memory");
+        return -1;
+    }
+    /* SDL must not take SIGINT/SIGTERM from us: the script's terminal
+     * owns them, and our death must not look like the script's. */
+    SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
+    SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "1");
+    if (SDL_Init(SDL_INIT_VIDEO) != 0) {
+        snprintf(err, errlen, "heapviz viewer: SDL_Init: %s", SDL_GetError());
+        return -1;
+    }
+    v->win = SDL_CreateWindow("heapviz", SDL_WINDOWPOS_UNDEFINED,
+                              SDL_WINDOWPOS_UNDEFINED, v->o.width, v->o.height,
+                              SDL_WINDOW_RESIZABLE);
+    if (v->win == NULL) {
+        snprintf(err, errlen, "heapviz viewer: SDL_CreateWindow: %s", SDL_GetError());
+        return -1;
+    }
+    SDL_StartTextInput();
+    return 0;
+}
+
+static void teardown(viewer_t *v)
+{
+    if (v->ctl) hv_ctl_send(v->ctl, 'Q', "", 0);
+    SDL_FreeSurface(v->canvas);
+    if (v->win) SDL_DestroyWindow(v->win);
+    if (SDL_WasInit(SDL_INIT_VIDEO)) SDL_Quit();
+    hv_font_close(v->font);
+    hv_ctl_free(v->ctl);
+    hv_viz_replay_free(v->replay);
+    hv_viz_track_free(v->track);
+    hv_viz_scene_free(&v->scene);
+    hv_viz_state_free(&v->state);
+    free(v->ev);
+    if (v->live) hv_heap_destroy(v->live);
+}
+
+static void advance_playback(viewer_t *v, uint64_t dt_ms)
+{
+    if (!v->playing || v->follow) return;
+    v->play_acc += (double)dt_ms / 1000.0 * 4.0 * v->speed; /* 4 ops/s at 1× */
+    if (v->play_acc >= 1.0) {
+        go_to(v, (int64_t)v->pos + (int64_t)v->play_acc);
+        v->play_acc -= (double)(int64_t)v->play_acc;
+    }
+}
+
+static bool animating(const viewer_t *v, uint64_t now)
+{
+    return (v->anim.anim_kind && now - v->anim_start < ANIM_MS + 20) ||
+           now - v->error_ms < BLINK_MS + 500;
+}
+
+/* One frame: input, script, history, state; draw only when needed. */
+static int frame(viewer_t *v, uint64_t *last)
+{
+    uint64_t now = SDL_GetTicks64();
+    SDL_Event e;
+    while (SDL_PollEvent(&e)) on_event(v, &e);
+    poll_script(v);
+    follow_ring(v);
+    advance_playback(v, now - *last);
+    *last = now;
+    if (v->follow) {
+        live_state(v);
+        pick_anim(v, now);
+    } else {
+        replay_state(v);
+    }
+    if (v->notice[0] && now - v->notice_ms > 4000 && !v->script_gone)
+        v->notice[0] = '\0', v->dirty = true;
+    if (!v->dirty && !animating(v, now) && v->o.frames == 0) return 0;
+    decorate(v, now);
+    v->dirty = false;
+    return present(v);
+}
+
+int hv_window_run(const hv_window_opts_t *o, char *err, size_t errlen)
+{
+    viewer_t *v = calloc(1, sizeof *v);
+    if (v == NULL) {
+        snprintf(err, errlen, "heapviz viewer: out of memory");
+        return -1;
+    }
+    int rc = 0;
+    err[0] = '\0';
+    v->o = *o;
+    v->follow = true;
+    v->speed = 1.0;
+    v->step_mode = o->step;
+    v->error_ms = 0;
+    hv_viz_state_init(&v->state);
+    hv_viz_state_init(&v->anim);
+    hv_viz_scene_init(&v->scene);
+    hv_viz_opts_default(&v->vo);
+    v->vo.chrome = true;
+    if (setup(v, err, errlen) < 0) {
+        rc = -1;
+    } else {
+        hv_ctl_send(v->ctl, 'R', "", 0);
+        uint64_t last = SDL_GetTicks64(), t0 = last;
+        int n = 0;
+        while (!v->quit && rc == 0) {
+            v->dirty |= o->frames > 0;
+            rc = frame(v, &last);
+            if (o->frames > 0 && ++n >= o->frames) break;
+            if (o->frames == 0) SDL_Delay(v->waiting || !v->dirty ? 10 : 4);
+        }
+        if (o->frames > 0)
+            fprintf(stderr, "frames %d seconds %.4f\n", n,
+                    (double)(SDL_GetTicks64() - t0) / 1000.0);
+    }
+    teardown(v);
+    free(v);
+    return rc;
+}
