@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import optparse
+import os
 import random
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -345,16 +346,16 @@ class _Driver:
     ) -> Step:
         blocks = tuple(Block(self.owner[a], a, s) for a, s in sorted(self.fs.allocated.items()))
         step = Step(
-            self.number,
-            kind,
-            ptr,
-            placement,
-            release,
-            owner,
-            self.successful,
-            before,
-            tuple(self.fs.free_list),
-            blocks,
+            number=self.number,
+            kind=kind,
+            ptr=ptr,
+            placement=placement,
+            release=release,
+            owner=owner,
+            successful=self.successful,
+            free_list_before=before,
+            free_list=tuple(self.fs.free_list),
+            blocks=blocks,
         )
         self.number += 1
         return replace(step, explanation=tuple(explain(step, self.options)))
@@ -609,10 +610,10 @@ def _explain_failure(p: Placement, options: Options, need: str) -> str:
         return f"The free list is empty, so Alloc({p.request}) fails and returns -1."
     largest = max(e.size for e in p.visited)
     text = (
-        f"{options.policy} fit searched {_entries(p.searched)} and none holds {need} "
-        f"(the largest is {largest} bytes), so the allocation fails and returns -1"
+        f"{options.policy} fit searched {_entries(p.searched)} and none holds {need}: the "
+        f"largest has {largest}, so the allocation fails and returns -1"
     )
-    if largest >= p.need:
+    if largest >= p.need and options.policy == "BEST":
         text = (
             f"{options.policy} fit searched {_entries(p.searched)}; malloc.py's best fit only "
             f"takes entries smaller than the heap size + 1 ({options.heap_size + 1}), so it "
@@ -666,7 +667,15 @@ def _explain_free(step: Step, r: Release, options: Options) -> list[str]:
 
 
 def _explain_coalesce(r: Release, free_list: Sequence[Entry], options: Options) -> str:
-    touching = [(a, b) for a in free_list for b in free_list if a is not b and a.end == b.addr]
+    assert r.block is not None
+    addr = r.block.addr
+    here = next((e for e in free_list if e.addr <= addr < e.end), r.block)
+    touching = [
+        (a, b)
+        for a in free_list
+        for b in free_list
+        if a is not b and a.end == b.addr and here in (a, b)
+    ]
     pairs = ", ".join(f"{a} and {b}" for a, b in touching)
     if not options.coalesce:
         if not touching:
@@ -841,6 +850,23 @@ def _fail(prog: str, message: str) -> int:
     return 2
 
 
+def _print_run(options: Options, prog: str) -> tuple[int, list[Step]]:
+    """Print malloc.py's output; the status and the steps done (for pictures)."""
+    out = sys.stdout
+    out.write(header_text(options))
+    run: list[Step] = []
+    try:
+        for step in simulate(options):
+            run.append(step)
+            out.write(format_step(step, options))
+    except BadFree as exc:
+        out.write(f"Free(ptr[{exc.ptr}])\n")  # malloc.py printed this line, then died
+        return _fail(prog, str(exc)), run
+    except OstepError as exc:
+        return _fail(prog, str(exc)), run
+    return 0, run
+
+
 def run_cli(argv: Sequence[str], prog: str = PROG) -> int:
     """`python -m heapviz ostep ARGS…`: malloc.py's output on stdout; the exit status."""
     parser = build_parser(prog)
@@ -853,28 +879,17 @@ def run_cli(argv: Sequence[str], prog: str = PROG) -> int:
     except _ParserExit as exc:
         return exc.status
     try:
-        draw = _renderer(options)
+        draw = _renderer(options)  # before any output: a missing renderer is said at once
+        status, run = _print_run(options, prog)
+        sys.stdout.flush()
+        if draw is not None:
+            draw(run)
     except OstepError as exc:
         return _fail(prog, str(exc))
-    out = sys.stdout
-    out.write(header_text(options))
-    run: list[Step] = []
-    status = 0
-    try:
-        for step in simulate(options):
-            run.append(step)
-            out.write(format_step(step, options))
-    except BadFree as exc:
-        out.write(f"Free(ptr[{exc.ptr}])\n")
-        status = _fail(prog, str(exc))
-    except OstepError as exc:
-        status = _fail(prog, str(exc))
-    if draw is not None:
-        out.flush()
-        try:
-            draw(run)
-        except OstepError as exc:
-            status = _fail(prog, str(exc))
+    except BrokenPipeError:  # `… | head`: stop quietly, as a shell tool should
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     return status
 
 

@@ -355,7 +355,7 @@ def test_explain_alignment_header_and_failure(capsys: pytest.CaptureFixture[str]
     assert "12 bytes (5 rounded up to 8 for alignment 4, plus a 4-byte header)" in why[0]
     assert why[1] == (
         "BEST fit searched 1 entry and none holds 8 bytes (1 rounded up to 4 for alignment 4, "
-        "plus a 4-byte header) (the largest is 4 bytes), so the allocation fails and returns -1."
+        "plus a 4-byte header): the largest has 4, so the allocation fails and returns -1."
     )
 
 
