@@ -30,16 +30,16 @@ typedef struct hv_heap hv_heap_t; /* opaque, process-local handle */
  * ---------------------------------------------------------------------- */
 typedef enum hv_err {
     HV_OK = 0,
-    HV_EINVAL,       /* a bad argument or configuration value            */
-    HV_ENOMEM,       /* the reservation (max_size) or a table is full    */
-    HV_EOVERFLOW,    /* a size computation overflowed                    */
-    HV_ESYS,         /* the OS refused (mmap, memfd, ftruncate); errno   */
-    HV_EFAULT,       /* address outside every mapping (SIGSEGV)          */
-    HV_EBADFREE,     /* free/realloc of a pointer malloc never returned  */
-    HV_EDOUBLEFREE,  /* free/realloc of a block that is already free     */
-    HV_ECORRUPT,     /* the allocator's integrity checks failed          */
-    HV_EREADONLY,    /* a mutating call on an attached (reader) heap     */
-    HV_ESTACK,       /* stack frame misuse (pop with no frame, overflow) */
+    HV_EINVAL,      /* a bad argument or configuration value            */
+    HV_ENOMEM,      /* the reservation (max_size) or a table is full    */
+    HV_EOVERFLOW,   /* a size computation overflowed                    */
+    HV_ESYS,        /* the OS refused (mmap, memfd, ftruncate); errno   */
+    HV_EFAULT,      /* address outside every mapping (SIGSEGV)          */
+    HV_EBADFREE,    /* free/realloc of a pointer malloc never returned  */
+    HV_EDOUBLEFREE, /* free/realloc of a block that is already free     */
+    HV_ECORRUPT,    /* the allocator's integrity checks failed          */
+    HV_EREADONLY,   /* a mutating call on an attached (reader) heap     */
+    HV_ESTACK,      /* stack frame misuse (pop with no frame, overflow) */
     HV_ERR_COUNT
 } hv_err_t;
 
@@ -50,12 +50,12 @@ const char *hv_strerror(hv_err_t err);
  * Configuration
  * ---------------------------------------------------------------------- */
 typedef enum hv_policy {
-    HV_POLICY_FIRST = 0, /* first fit over the explicit free list        */
-    HV_POLICY_NEXT,      /* next fit: first fit from a roving pointer     */
-    HV_POLICY_BEST,      /* best fit: the smallest block that fits        */
-    HV_POLICY_WORST,     /* worst fit: the largest block                  */
-    HV_POLICY_SEGREGATED,/* segregated free lists by size class           */
-    HV_POLICY_BUDDY,     /* binary buddy allocation                       */
+    HV_POLICY_FIRST = 0,  /* first fit over the explicit free list        */
+    HV_POLICY_NEXT,       /* next fit: first fit from a roving pointer     */
+    HV_POLICY_BEST,       /* best fit: the smallest block that fits        */
+    HV_POLICY_WORST,      /* worst fit: the largest block                  */
+    HV_POLICY_SEGREGATED, /* segregated free lists by size class           */
+    HV_POLICY_BUDDY,      /* binary buddy allocation                       */
     HV_POLICY_COUNT
 } hv_policy_t;
 
@@ -77,8 +77,8 @@ typedef enum hv_coalesce {
 } hv_coalesce_t;
 
 typedef struct hv_config {
-    uint64_t size;            /* initial heap, from heap start to the break */
-    uint64_t max_size;        /* reservation the break may grow to          */
+    uint64_t size;     /* initial heap, from heap start to the break */
+    uint64_t max_size; /* reservation the break may grow to          */
     hv_policy_t policy;
     hv_order_t order;         /* ignored by segregated and buddy            */
     hv_coalesce_t coalesce;   /* buddy always merges buddies                */
@@ -124,15 +124,15 @@ const hv_config_t *hv_heap_config(const hv_heap_t *h);
 /* The block layout this configuration produces (drawn by the viewer). */
 typedef struct hv_layout {
     uint32_t align;
-    uint32_t header_size;  /* bytes before the payload (size|flags[, magic]) */
-    uint32_t footer_size;  /* bytes after the payload in allocated blocks   */
-    uint32_t min_block;    /* smallest block the allocator makes            */
-    uint32_t heap_pad;     /* bytes before the first block (alignment)      */
-    uint32_t page_size;    /* the break grows in these steps                */
-    hv_addr_t heap_base;   /* user address of heap start                    */
-    hv_addr_t mmap_base;   /* user address of the mmap region              */
-    hv_addr_t stack_base;  /* lowest user address of the stack region       */
-    hv_addr_t stack_top;   /* one past the highest                          */
+    uint32_t header_size; /* bytes before the payload (size|flags[, magic]) */
+    uint32_t footer_size; /* bytes after the payload in allocated blocks   */
+    uint32_t min_block;   /* smallest block the allocator makes            */
+    uint32_t heap_pad;    /* bytes before the first block (alignment)      */
+    uint32_t page_size;   /* the break grows in these steps                */
+    hv_addr_t heap_base;  /* user address of heap start                    */
+    hv_addr_t mmap_base;  /* user address of the mmap region              */
+    hv_addr_t stack_base; /* lowest user address of the stack region       */
+    hv_addr_t stack_top;  /* one past the highest                          */
 } hv_layout_t;
 void hv_heap_layout(const hv_heap_t *h, hv_layout_t *out);
 
@@ -169,8 +169,7 @@ hv_err_t hv_calloc(hv_heap_t *h, uint64_t nmemb, uint64_t size, uint32_t site,
                    hv_addr_t *out); /* overflow: NULL + HV_EV_FAIL event */
 hv_err_t hv_realloc(hv_heap_t *h, hv_addr_t p, uint64_t n, uint32_t site,
                     hv_free_mode_t mode, hv_addr_t *out);
-hv_err_t hv_free(hv_heap_t *h, hv_addr_t p, uint32_t site,
-                 hv_free_mode_t mode);
+hv_err_t hv_free(hv_heap_t *h, hv_addr_t p, uint32_t site, hv_free_mode_t mode);
 
 /* The system calls the chapter shows.  sbrk rounds the increment up to the
  * alignment so the heap stays walkable; the new bytes become one block of
@@ -196,25 +195,25 @@ typedef enum hv_block_state {
 } hv_block_state_t;
 
 typedef struct hv_block {
-    hv_addr_t addr;         /* block start, header included                */
-    uint64_t size;          /* whole block                                 */
-    hv_addr_t payload;      /* payload address                             */
-    uint64_t payload_size;  /* usable payload bytes                        */
-    uint64_t requested;     /* bytes asked for (0 for free blocks)         */
+    hv_addr_t addr;        /* block start, header included                */
+    uint64_t size;         /* whole block                                 */
+    hv_addr_t payload;     /* payload address                             */
+    uint64_t payload_size; /* usable payload bytes                        */
+    uint64_t requested;    /* bytes asked for (0 for free blocks)         */
     hv_block_state_t state;
-    uint32_t header;        /* the raw header word                         */
-    uint32_t footer;        /* the raw footer word (0 when none)           */
-    uint32_t magic;         /* the magic word (0 when none)                */
-    bool prev_alloc;        /* header flag: the previous block is in use   */
+    uint32_t header; /* the raw header word                         */
+    uint32_t footer; /* the raw footer word (0 when none)           */
+    uint32_t magic;  /* the magic word (0 when none)                */
+    bool prev_alloc; /* header flag: the previous block is in use   */
     bool has_footer;
-    uint64_t seq;           /* operation number of the allocation          */
-    uint32_t site;          /* allocation site                             */
-    uint32_t free_site;     /* where it was freed (free blocks)            */
-    uint32_t gen;           /* generation: bumped by every free of this
-                               block start, the provenance check           */
-    int32_t list;           /* free list index (size class, buddy order),
-                               -1 when not on a list                       */
-    hv_addr_t next_free;    /* free-list neighbours (0 when none)          */
+    uint64_t seq;        /* operation number of the allocation          */
+    uint32_t site;       /* allocation site                             */
+    uint32_t free_site;  /* where it was freed (free blocks)            */
+    uint32_t gen;        /* generation: bumped by every free of this
+                            block start, the provenance check           */
+    int32_t list;        /* free list index (size class, buddy order),
+                            -1 when not on a list                       */
+    hv_addr_t next_free; /* free-list neighbours (0 when none)          */
     hv_addr_t prev_free;
 } hv_block_t;
 
@@ -278,7 +277,8 @@ void hv_shadow_copy(hv_heap_t *h, hv_addr_t dst, hv_addr_t src, uint64_t len);
  * ---------------------------------------------------------------------- */
 hv_err_t hv_frame_push(hv_heap_t *h, const char *name, uint32_t site,
                        uint32_t *depth);
-hv_err_t hv_frame_alloc(hv_heap_t *h, uint64_t n, uint32_t site, hv_addr_t *out);
+hv_err_t hv_frame_alloc(hv_heap_t *h, uint64_t n, uint32_t site,
+                        hv_addr_t *out);
 hv_err_t hv_frame_pop(hv_heap_t *h, uint32_t site);
 uint32_t hv_frame_depth(const hv_heap_t *h);
 /* Frame i (0 = outermost): its name and [lo, hi) user addresses. */
@@ -289,22 +289,22 @@ bool hv_frame_get(const hv_heap_t *h, uint32_t i, const char **name,
  * Statistics
  * ---------------------------------------------------------------------- */
 typedef struct hv_stats {
-    uint64_t heap_size;     /* heap start to break, plus mmapped chunks   */
-    uint64_t brk_size;      /* heap start to break                          */
-    uint64_t mmapped;       /* bytes in mmapped chunks and raw mappings     */
-    uint64_t in_use;        /* bytes of allocated blocks (whole blocks)     */
-    uint64_t payload;       /* requested bytes now live                     */
-    uint64_t peak_payload;  /* the maximum of `payload` over time           */
-    uint64_t free_bytes;    /* bytes of free blocks                         */
+    uint64_t heap_size;    /* heap start to break, plus mmapped chunks   */
+    uint64_t brk_size;     /* heap start to break                          */
+    uint64_t mmapped;      /* bytes in mmapped chunks and raw mappings     */
+    uint64_t in_use;       /* bytes of allocated blocks (whole blocks)     */
+    uint64_t payload;      /* requested bytes now live                     */
+    uint64_t peak_payload; /* the maximum of `payload` over time           */
+    uint64_t free_bytes;   /* bytes of free blocks                         */
     uint64_t largest_free;
     uint64_t free_blocks;
     uint64_t alloc_blocks;
-    double utilization;     /* peak_payload / heap_size (CS:APP)            */
-    double frag_internal;   /* 1 - payload / in_use                         */
-    double frag_external;   /* 1 - largest_free / free_bytes                */
+    double utilization;   /* peak_payload / heap_size (CS:APP)            */
+    double frag_internal; /* 1 - payload / in_use                         */
+    double frag_external; /* 1 - largest_free / free_bytes                */
     uint64_t n_malloc, n_calloc, n_realloc, n_free, n_failed;
     uint64_t n_split, n_coalesce, n_grow, n_mmap, n_munmap, n_errors;
-    uint64_t ops;           /* operations so far                            */
+    uint64_t ops; /* operations so far                            */
 } hv_stats_t;
 void hv_stats(const hv_heap_t *h, hv_stats_t *out);
 
@@ -312,8 +312,8 @@ void hv_stats(const hv_heap_t *h, hv_stats_t *out);
  * Invariant checker.  Counts violations, never aborts.
  * ---------------------------------------------------------------------- */
 typedef struct hv_violation {
-    hv_addr_t addr;   /* the block concerned (0 when global) */
-    char what[120];   /* one sentence                          */
+    hv_addr_t addr; /* the block concerned (0 when global) */
+    char what[120]; /* one sentence                          */
 } hv_violation_t;
 /* Writes at most max violations to out (out may be NULL); returns how many
  * there are in all (0: consistent). */
@@ -324,31 +324,31 @@ int hv_check(const hv_heap_t *h, hv_violation_t *out, int max);
  * ---------------------------------------------------------------------- */
 typedef enum hv_event_kind {
     HV_EV_NONE = 0,
-    HV_EV_MALLOC,   /* addr=payload size=requested a=block b=block size    */
-    HV_EV_CALLOC,   /* same as malloc                                       */
-    HV_EV_REALLOC,  /* addr=new payload size=requested a=old payload
-                       b=old requested; flags: HV_EVF_MOVED, _INPLACE      */
-    HV_EV_FREE,     /* addr=payload size=requested a=block b=block size    */
-    HV_EV_SPLIT,    /* addr=block size=its new size a=remainder b=rem size */
-    HV_EV_COALESCE, /* addr=merged block size=merged size a=absorbed block
-                       b=absorbed size                                      */
-    HV_EV_GROW,     /* addr=old break size=increment                        */
-    HV_EV_SHRINK,   /* addr=new break size=decrement                        */
-    HV_EV_MMAP,     /* addr=mapping size=bytes (page-rounded)               */
-    HV_EV_MUNMAP,   /* addr=mapping size=bytes                              */
-    HV_EV_FAIL,     /* a failed request: size=bytes a=hv_fail_reason        */
-    HV_EV_ERROR,    /* a memory error: a=error kind (hv_error_kind_t)
-                       addr=faulting address size=access size
-                       b=id of an interned "site" whose file string is the
-                       full report text (line 0, func "report")          */
-    HV_EV_LOST,     /* last reference dropped: addr=payload size=requested */
-    HV_EV_WRITE,    /* bytes written: addr, size                            */
+    HV_EV_MALLOC,     /* addr=payload size=requested a=block b=block size    */
+    HV_EV_CALLOC,     /* same as malloc                                       */
+    HV_EV_REALLOC,    /* addr=new payload size=requested a=old payload
+                         b=old requested; flags: HV_EVF_MOVED, _INPLACE      */
+    HV_EV_FREE,       /* addr=payload size=requested a=block b=block size    */
+    HV_EV_SPLIT,      /* addr=block size=its new size a=remainder b=rem size */
+    HV_EV_COALESCE,   /* addr=merged block size=merged size a=absorbed block
+                         b=absorbed size                                      */
+    HV_EV_GROW,       /* addr=old break size=increment                        */
+    HV_EV_SHRINK,     /* addr=new break size=decrement                        */
+    HV_EV_MMAP,       /* addr=mapping size=bytes (page-rounded)               */
+    HV_EV_MUNMAP,     /* addr=mapping size=bytes                              */
+    HV_EV_FAIL,       /* a failed request: size=bytes a=hv_fail_reason        */
+    HV_EV_ERROR,      /* a memory error: a=error kind (hv_error_kind_t)
+                         addr=faulting address size=access size
+                         b=id of an interned "site" whose file string is the
+                         full report text (line 0, func "report")          */
+    HV_EV_LOST,       /* last reference dropped: addr=payload size=requested */
+    HV_EV_WRITE,      /* bytes written: addr, size                            */
     HV_EV_FRAME_PUSH, /* addr=frame low size=0 a=depth                     */
     HV_EV_FRAME_POP,  /* addr=frame low size=bytes a=depth                 */
-    HV_EV_STACK_ALLOC,/* addr size                                          */
-    HV_EV_PLACE,    /* the fit chose a block: addr=block size=its size
-                       a=entries searched b=list index                      */
-    HV_EV_NOTE,     /* free text from the binding: a=site of note string   */
+    HV_EV_STACK_ALLOC, /* addr size                                          */
+    HV_EV_PLACE,       /* the fit chose a block: addr=block size=its size
+                          a=entries searched b=list index                      */
+    HV_EV_NOTE,        /* free text from the binding: a=site of note string   */
     HV_EV_KIND_COUNT
 } hv_event_kind_t;
 
@@ -361,16 +361,16 @@ enum {
 
 /* Memory errors the binding detects (HV_EV_ERROR's `a`). */
 typedef enum hv_error_kind {
-    HV_ERR_SEGV = 1,          /* access outside every mapping            */
-    HV_ERR_OVERFLOW = 2,      /* access outside its block                */
-    HV_ERR_UNINIT = 3,        /* read of never-written bytes             */
+    HV_ERR_SEGV = 1,     /* access outside every mapping            */
+    HV_ERR_OVERFLOW = 2, /* access outside its block                */
+    HV_ERR_UNINIT = 3,   /* read of never-written bytes             */
     HV_ERR_USE_AFTER_FREE = 4,
     HV_ERR_DOUBLE_FREE = 5,
     HV_ERR_INVALID_FREE = 6,
     HV_ERR_USE_AFTER_RETURN = 7,
-    HV_ERR_OVERLAP = 8,       /* memcpy with overlapping regions         */
-    HV_ERR_FISHY = 9,         /* an absurd size argument                 */
-    HV_ERR_CORRUPTION = 10,   /* the allocator found its metadata damaged */
+    HV_ERR_OVERLAP = 8,     /* memcpy with overlapping regions         */
+    HV_ERR_FISHY = 9,       /* an absurd size argument                 */
+    HV_ERR_CORRUPTION = 10, /* the allocator found its metadata damaged */
     HV_ERR_LEAK = 11,
 } hv_error_kind_t;
 
@@ -381,15 +381,15 @@ typedef enum hv_fail_reason {
 } hv_fail_reason_t;
 
 typedef struct hv_event {
-    uint64_t seq;     /* index in the history, from 0, never reused      */
-    uint64_t op;      /* operation number; sub-events share their op's   */
-    uint16_t kind;    /* hv_event_kind_t                                  */
-    uint16_t flags;   /* HV_EVF_*                                         */
+    uint64_t seq;   /* index in the history, from 0, never reused      */
+    uint64_t op;    /* operation number; sub-events share their op's   */
+    uint16_t kind;  /* hv_event_kind_t                                  */
+    uint16_t flags; /* HV_EVF_*                                         */
     uint32_t site;
     hv_addr_t addr;
     uint64_t size;
-    uint64_t a, b;    /* kind-specific, see hv_event_kind_t              */
-} hv_event_t;         /* 56 bytes */
+    uint64_t a, b; /* kind-specific, see hv_event_kind_t              */
+} hv_event_t;      /* 56 bytes */
 
 /* Short lowercase name of a kind ("malloc", "split"). */
 const char *hv_event_kind_name(uint16_t kind);
@@ -418,8 +418,8 @@ bool hv_ring_get(const hv_heap_t *h, uint64_t seq, hv_event_t *out);
 /* ------------------------------------------------------------------------
  * Misc
  * ---------------------------------------------------------------------- */
-const char *hv_policy_name(hv_policy_t p);   /* "first", "segregated", … */
-const char *hv_order_name(hv_order_t o);     /* "address", "size-desc", … */
+const char *hv_policy_name(hv_policy_t p); /* "first", "segregated", … */
+const char *hv_order_name(hv_order_t o);   /* "address", "size-desc", … */
 const char *hv_coalesce_name(hv_coalesce_t c);
 const char *hv_block_state_name(hv_block_state_t s); /* "allocated", … */
 

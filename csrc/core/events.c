@@ -1,0 +1,148 @@
+/* events.c — the event ring shared with readers, the process-local
+ * history, operation numbers and the seqlock.
+ *
+ * Recording an event is two stores of 56 bytes: into the preallocated
+ * ring in the arena (single writer; the head is published with a release
+ * store after the slot is written) and into the history, a process-local
+ * buffer that grows (amortised) up to history_limit and then drops the
+ * oldest.  Nothing else allocates.
+ *
+ * Order within an operation: its steps first (HV_EVF_SUB: PLACE, SPLIT,
+ * COALESCE, GROW, MMAP, MUNMAP, FAIL, and for realloc the MALLOC/FREE it
+ * did), then the operation event LAST, carrying the result.  To rebuild
+ * the layout, a reader applies the steps to the blocks (a merged block
+ * keeps the state of the block at its address; a split remainder and a
+ * grown region are free) and then sets the state the operation names
+ * (MALLOC/CALLOC: [a, a+b) allocated; FREE: the block containing a is
+ * free). */
+#include "internal.h"
+
+#include <stdlib.h>
+
+void _hv_op_begin(hv_heap_t *h, uint32_t site)
+{
+    hv_arena_t *ar = h->ar;
+    h->cur_op = ++ar->c.ops;
+    h->cur_site = site;
+    uint64_t v = atomic_load_explicit(&ar->version, memory_order_relaxed);
+    atomic_store_explicit(&ar->version, v + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+void _hv_op_end(hv_heap_t *h)
+{
+    hv_arena_t *ar = h->ar;
+    uint64_t v = atomic_load_explicit(&ar->version, memory_order_relaxed);
+    atomic_store_explicit(&ar->version, v + 1, memory_order_release);
+}
+
+uint64_t hv_heap_version(const hv_heap_t *h)
+{
+    return atomic_load_explicit(&h->ar->version, memory_order_acquire);
+}
+
+/* Event seq s lives at hist[s % hist_cap] (while the buffer still grows,
+ * every s < hist_cap). */
+static bool history_room(hv_heap_t *h, uint64_t seq)
+{
+    if (seq < h->hist_cap || h->hist_cap >= h->hist_limit)
+        return h->hist_cap > 0;
+    uint64_t cap = h->hist_cap ? h->hist_cap * 2 : 1024;
+    if (cap > h->hist_limit) cap = h->hist_limit;
+    hv_event_t *p = realloc(h->hist, cap * sizeof *p);
+    if (!p) { /* keep what we have and start dropping the oldest */
+        h->hist_limit = h->hist_cap;
+        return h->hist_cap > 0;
+    }
+    h->hist = p;
+    h->hist_cap = cap;
+    return true;
+}
+
+static void put(hv_heap_t *h, hv_event_t *e)
+{
+    hv_arena_t *ar = h->ar;
+    uint64_t seq = atomic_load_explicit(&ar->ring_head, memory_order_relaxed);
+    e->seq = seq;
+    h->ring[seq & ar->ring_mask] = *e;
+    if (h->hist_limit && history_room(h, seq)) h->hist[seq % h->hist_cap] = *e;
+    atomic_store_explicit(&ar->ring_head, seq + 1, memory_order_release);
+}
+
+void _hv_emit_slow(hv_heap_t *h, uint16_t kind, uint16_t flags, uint64_t addr,
+                   uint64_t size, uint64_t a, uint64_t b)
+{
+    hv_event_t e = {.op = h->cur_op,
+                    .kind = kind,
+                    .flags = flags,
+                    .site = h->cur_site,
+                    .addr = addr,
+                    .size = size,
+                    .a = a,
+                    .b = b};
+    put(h, &e);
+}
+
+uint64_t hv_event_record(hv_heap_t *h, const hv_event_t *ev)
+{
+    if (h->readonly || !h->ar->recording) return UINT64_MAX;
+    hv_event_t e = *ev;
+    if (e.op == 0) e.op = ++h->ar->c.ops;
+    put(h, &e);
+    return e.seq;
+}
+
+void hv_set_recording(hv_heap_t *h, bool on)
+{
+    if (!h->readonly) h->ar->recording = on;
+}
+
+void _hv_history_free(hv_heap_t *h)
+{
+    free(h->hist);
+    h->hist = NULL;
+    h->hist_cap = 0;
+}
+
+uint64_t hv_history_count(const hv_heap_t *h)
+{
+    return h->readonly ? 0 : hv_ring_head(h);
+}
+
+uint64_t hv_history_first(const hv_heap_t *h)
+{
+    uint64_t n = hv_history_count(h);
+    uint64_t kept = h->hist_cap < h->hist_limit ? n : h->hist_cap;
+    return n > kept ? n - kept : 0;
+}
+
+bool hv_history_get(const hv_heap_t *h, uint64_t seq, hv_event_t *out)
+{
+    if (seq < hv_history_first(h) || seq >= hv_history_count(h)) return false;
+    *out = h->hist[seq % h->hist_cap];
+    return true;
+}
+
+uint64_t hv_ring_head(const hv_heap_t *h)
+{
+    return atomic_load_explicit(&h->ar->ring_head, memory_order_acquire);
+}
+
+uint32_t hv_ring_capacity(const hv_heap_t *h)
+{
+    return h->ar->ring_mask + 1;
+}
+
+/* A seqlock-style read: copy the slot, then make sure the writer did not
+ * reach it meanwhile.  A reader in another process gives up the oldest
+ * slot, which the writer may be overwriting right now. */
+bool hv_ring_get(const hv_heap_t *h, uint64_t seq, hv_event_t *out)
+{
+    uint64_t cap = hv_ring_capacity(h), head = hv_ring_head(h);
+    if (seq >= head || seq + cap < head) return false;
+    *out = h->ring[seq & h->ar->ring_mask];
+    atomic_thread_fence(memory_order_acquire);
+    head = atomic_load_explicit(&h->ar->ring_head, memory_order_relaxed);
+    uint64_t slack = h->readonly ? 1 : 0;
+    return seq + cap >= head + slack && out->seq == seq;
+}

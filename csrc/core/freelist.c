@@ -1,0 +1,199 @@
+/* freelist.c — the explicit free lists, shared by every policy.
+ *
+ * A list is doubly linked through the free blocks themselves (block.h);
+ * the arena holds head, tail and count per list.  Insertion follows the
+ * order: lifo pushes at the head, fifo appends at the tail, address and
+ * the two size orders walk to the right place.  Every hop is checked
+ * (offset inside the heap, block free, links agreeing), so a list damaged
+ * by a double free or an overflow is reported as HV_ECORRUPT — never
+ * followed outside the arena or round a cycle forever.
+ *
+ * Invariants:  count[i] == number of blocks reachable from head[i];
+ *              sum of sizes on all lists == c.free_bytes;
+ *              bit i of nonempty == (head[i] != NIL).
+ */
+#include "block.h"
+#include "policy.h"
+
+static int list_of(const hv_heap_t *h, uint32_t size)
+{
+    return h->pol->list_of(h, size);
+}
+
+static void mark(hv_heap_t *h, int list, bool nonempty)
+{
+    uint64_t bit = 1ull << (list & 63);
+    if (nonempty)
+        h->ar->nonempty[list >> 6] |= bit;
+    else
+        h->ar->nonempty[list >> 6] &= ~bit;
+}
+
+/* Does block a belong before block b in the list's order? */
+static bool before(const hv_heap_t *h, uint32_t a, uint32_t b)
+{
+    uint32_t sa = _hv_bsize(_hv_hdr(h, a)), sb = _hv_bsize(_hv_hdr(h, b));
+    switch (h->order) {
+    case HV_ORDER_SIZE:
+        return sa < sb || (sa == sb && a < b);
+    case HV_ORDER_SIZE_DESC:
+        return sa > sb || (sa == sb && a < b);
+    default:
+        return a < b;
+    }
+}
+
+/* A list entry we may follow: inside the heap and marked free. */
+static bool entry_ok(const hv_heap_t *h, uint32_t off)
+{
+    return _hv_start_ok(h, off) && (uint64_t)off + h->min_block <= h->ar->brk &&
+           !_hv_balloc(_hv_hdr(h, off));
+}
+
+hv_err_t _hv_list_step(const hv_heap_t *h, uint32_t off, uint32_t *next)
+{
+    uint32_t n = _hv_next(h, off);
+    if (n != HV_NIL && !entry_ok(h, n)) return HV_ECORRUPT;
+    *next = n;
+    return HV_OK;
+}
+
+/* The entry before which `off` goes (HV_NIL: append). */
+static hv_err_t find_slot(const hv_heap_t *h, int list, uint32_t off,
+                          uint32_t *slot)
+{
+    hv_arena_t *ar = h->ar;
+    uint32_t cur = ar->head[list];
+    for (uint32_t steps = 0; cur != HV_NIL; steps++) {
+        if (cur == off || steps > ar->count[list])
+            return HV_ECORRUPT; /* already listed, or a cycle */
+        if (before(h, off, cur)) break;
+        if (_hv_list_step(h, cur, &cur)) return HV_ECORRUPT;
+    }
+    *slot = cur;
+    return HV_OK;
+}
+
+static void link_before(hv_heap_t *h, int list, uint32_t off, uint32_t slot)
+{
+    hv_arena_t *ar = h->ar;
+    uint32_t prev = slot == HV_NIL ? ar->tail[list] : _hv_prev(h, slot);
+    _hv_set_next(h, off, slot);
+    _hv_set_prev(h, off, prev);
+    if (prev == HV_NIL)
+        ar->head[list] = off;
+    else
+        _hv_set_next(h, prev, off);
+    if (slot == HV_NIL)
+        ar->tail[list] = off;
+    else
+        _hv_set_prev(h, slot, off);
+}
+
+hv_err_t _hv_list_insert(hv_heap_t *h, uint32_t off)
+{
+    hv_arena_t *ar = h->ar;
+    uint32_t size = _hv_bsize(_hv_hdr(h, off));
+    int list = list_of(h, size);
+    uint32_t slot = ar->head[list];
+    if (slot == off) /* glibc's "double free (fasttop)" */
+        return HV_ECORRUPT;
+    if (slot != HV_NIL && !entry_ok(h, slot)) return HV_ECORRUPT;
+    if (h->order == HV_ORDER_FIFO)
+        slot = HV_NIL;
+    else if (h->order != HV_ORDER_LIFO && find_slot(h, list, off, &slot))
+        return HV_ECORRUPT;
+    if (slot == HV_NIL && ar->tail[list] != HV_NIL &&
+        !entry_ok(h, ar->tail[list]))
+        return HV_ECORRUPT;
+    link_before(h, list, off, slot);
+    ar->count[list]++;
+    mark(h, list, true);
+    ar->c.free_blocks++;
+    ar->c.free_bytes += size;
+    return HV_OK;
+}
+
+/* glibc's "corrupted double-linked list" check: both neighbours must point
+ * back at us before we unlink. */
+static bool links_agree(const hv_heap_t *h, int list, uint32_t off,
+                        uint32_t prev, uint32_t next)
+{
+    const hv_arena_t *ar = h->ar;
+    if (prev == HV_NIL ? ar->head[list] != off
+                       : !entry_ok(h, prev) || _hv_next(h, prev) != off)
+        return false;
+    if (next == HV_NIL ? ar->tail[list] != off
+                       : !entry_ok(h, next) || _hv_prev(h, next) != off)
+        return false;
+    return ar->count[list] > 0;
+}
+
+hv_err_t _hv_list_remove(hv_heap_t *h, uint32_t off)
+{
+    hv_arena_t *ar = h->ar;
+    uint32_t size = _hv_bsize(_hv_hdr(h, off));
+    int list = list_of(h, size);
+    uint32_t prev = _hv_prev(h, off), next = _hv_next(h, off);
+    if (!links_agree(h, list, off, prev, next)) return HV_ECORRUPT;
+    if (prev == HV_NIL)
+        ar->head[list] = next;
+    else
+        _hv_set_next(h, prev, next);
+    if (next == HV_NIL)
+        ar->tail[list] = prev;
+    else
+        _hv_set_prev(h, next, prev);
+    if (--ar->count[list] == 0) mark(h, list, false);
+    if (ar->rover == off) /* next fit resumes after the block */
+        ar->rover = next != HV_NIL ? next : ar->head[list];
+    ar->c.free_blocks--;
+    ar->c.free_bytes -= size;
+    return HV_OK;
+}
+
+/* The first non-empty list at or after `from`, or -1. */
+int _hv_list_next_nonempty(const hv_heap_t *h, int from)
+{
+    const hv_arena_t *ar = h->ar;
+    for (int w = from >> 6; from < (int)ar->nlists && w < HV_LISTS_MAX / 64;
+         w++) {
+        uint64_t bits = ar->nonempty[w];
+        if (w == from >> 6) bits &= ~0ull << (from & 63);
+        if (bits) return w * 64 + __builtin_ctzll(bits);
+    }
+    return -1;
+}
+
+/* The fit policies keep a single list. */
+int _hv_one_list_of(const hv_heap_t *h, uint32_t size)
+{
+    (void)h;
+    (void)size;
+    return 0;
+}
+int _hv_one_list_count(const hv_heap_t *h)
+{
+    (void)h;
+    return 1;
+}
+void _hv_one_list_range(const hv_heap_t *h, int list, uint64_t *lo,
+                        uint64_t *hi)
+{
+    (void)list;
+    *lo = h->min_block;
+    *hi = UINT64_MAX;
+}
+
+const hv_policy_ops_t *_hv_policy_for(hv_policy_t p)
+{
+    static const hv_policy_ops_t *const table[HV_POLICY_COUNT] = {
+        [HV_POLICY_FIRST] = &_hv_policy_first,
+        [HV_POLICY_NEXT] = &_hv_policy_next,
+        [HV_POLICY_BEST] = &_hv_policy_best,
+        [HV_POLICY_WORST] = &_hv_policy_worst,
+        [HV_POLICY_SEGREGATED] = &_hv_policy_segregated,
+        [HV_POLICY_BUDDY] = &_hv_policy_buddy,
+    };
+    return (unsigned)p < HV_POLICY_COUNT ? table[p] : NULL;
+}

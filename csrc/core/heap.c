@@ -1,0 +1,411 @@
+/* heap.c — malloc, calloc, realloc and free: the orchestration.
+ *
+ * Each call is one operation: it takes a new operation number, records
+ * its steps (PLACE, SPLIT, COALESCE, GROW, MMAP ...) as sub-events and
+ * then, LAST, the operation event itself, which carries the result.  A
+ * replaying reader applies the steps to the layout and then sets the state
+ * the operation event names (see events.c).
+ *
+ * malloc: requests at or above the mmap threshold get a chunk of their
+ * own (mmap.c); others ask the policy for a free block, and when there is
+ * none, coalesce (deferred mode) and retry, then grow the break by the
+ * shortfall (brk.c).  The chosen block is taken off its list and split.
+ *
+ * free: validates the pointer (CHECKED: through the side table, exactly;
+ * TRUSTING: only glibc's cheap plausibility checks), marks the block
+ * free, coalesces (immediate mode) and puts it on its list.
+ */
+#include "block.h"
+#include "policy.h"
+
+/* Block size for an n-byte request: header, payload, footer, rounded. */
+uint32_t _hv_adjust(const hv_heap_t *h, uint64_t n)
+{
+    if (h->pol->adjust) return h->pol->adjust(h, n);
+    uint64_t a = _hv_round_up(n + h->hs + h->ftr, h->align);
+    return a < h->min_block ? h->min_block : (uint32_t)a;
+}
+
+hv_err_t _hv_op_done(hv_heap_t *h, hv_err_t err)
+{
+    if (err == HV_ECORRUPT || err == HV_EBADFREE || err == HV_EDOUBLEFREE)
+        h->ar->c.n_errors++;
+    if (err == HV_OK && h->check_each && _hv_check_fails(h)) {
+        h->ar->c.n_errors++;
+        err = HV_ECORRUPT;
+    }
+    _hv_op_end(h);
+    return err;
+}
+
+/* A request that cannot be met: NULL, a FAIL step, the failed op event. */
+static hv_err_t fail(hv_heap_t *h, uint16_t kind, uint64_t n,
+                     hv_fail_reason_t why)
+{
+    h->ar->c.n_failed++;
+    _hv_emit(h, HV_EV_FAIL, HV_EVF_SUB, 0, n, why, 0);
+    _hv_emit(h, kind, HV_EVF_FAILED, 0, n, 0, 0);
+    return HV_OK;
+}
+
+/* The bookkeeping of a new allocation at off (side table, counters,
+ * shadow). */
+static void commit_alloc(hv_heap_t *h, uint32_t off, uint64_t n, uint8_t st)
+{
+    hv_arena_t *ar = h->ar;
+    uint32_t size = _hv_bsize(_hv_hdr(h, off));
+    hv_side_t *s = &h->side[off >> 4];
+    s->seq = h->cur_op;
+    s->start = off;
+    s->requested = (uint32_t)n;
+    s->site = h->cur_site;
+    s->free_site = 0;
+    s->flags = HV_SIDE_LIVE;
+    ar->c.in_use += size;
+    ar->c.alloc_blocks++;
+    ar->c.payload += n;
+    if (ar->c.payload > ar->c.peak_payload) ar->c.peak_payload = ar->c.payload;
+    _hv_shadow_alloc_block(h, off, size, n, st);
+}
+
+/* Take the free block at off for a block of asize bytes: off its list,
+ * marked allocated, the rest split off. */
+hv_err_t _hv_place(hv_heap_t *h, uint32_t off, uint32_t asize, uint64_t n,
+                   uint32_t searched)
+{
+    (void)n;
+    uint32_t w = _hv_hdr(h, off), size = _hv_bsize(w);
+    if (_hv_balloc(w) || size < asize || !_hv_size_ok(h, off, w) ||
+        _hv_ftr(h, off, size) != w)
+        return HV_ECORRUPT; /* glibc: "malloc(): memory corruption" */
+    _hv_emit(h, HV_EV_PLACE, HV_EVF_SUB, _hv_uaddr(h, off), size, searched,
+             (uint64_t)h->pol->list_of(h, size));
+    hv_err_t err = _hv_list_remove(h, off);
+    if (err) return err;
+    _hv_block_set_alloc(h, off, size, _hv_bprev(w));
+    uint32_t rem = _hv_block_split(h, off, asize);
+    if (rem != HV_NIL) {
+        _hv_shadow_free_header(h, rem, size - asize);
+        if (h->ar->cfg.coalesce == HV_COALESCE_DEFERRED) h->ar->unmerged = 1;
+        err = _hv_list_insert(h, rem);
+    }
+    if (h->pol->placed) h->pol->placed(h, off, rem);
+    return err;
+}
+
+static hv_err_t find_or_grow(hv_heap_t *h, uint32_t asize, uint32_t *off,
+                             uint32_t *searched)
+{
+    uint32_t more = 0;
+    hv_err_t err = h->pol->find(h, asize, off, searched);
+    if (err || *off != HV_NIL) return err;
+    if (h->ar->cfg.coalesce == HV_COALESCE_DEFERRED && h->ar->unmerged) {
+        bool merged;
+        if ((err = _hv_coalesce_all(h, &merged))) return err;
+        err = h->pol->find(h, asize, off, &more);
+        *searched += more;
+        if (err || *off != HV_NIL) return err;
+    }
+    return _hv_brk_extend_for(h, asize, off);
+}
+
+/* malloc without the operation bookkeeping; `kind`/`flags` name the event
+ * (MALLOC, CALLOC, or a MALLOC step inside realloc). */
+static hv_err_t do_malloc(hv_heap_t *h, uint64_t n, uint8_t st, uint16_t kind,
+                          uint16_t flags, hv_addr_t *out)
+{
+    hv_arena_t *ar = h->ar;
+    uint32_t off, searched = 0;
+    *out = 0;
+    if (ar->cfg.mmap_threshold && n >= ar->cfg.mmap_threshold) {
+        hv_map_t *m;
+        hv_err_t err = _hv_chunk_alloc(h, n, st, &m);
+        if (err == HV_ENOMEM) return fail(h, kind, n, HV_FAIL_NOMEM);
+        if (err) return err;
+        *out = _hv_map_addr(m) + HV_CHUNK_HDR;
+        _hv_emit(h, kind, flags, *out, n, _hv_map_addr(m), m->size);
+        return HV_OK;
+    }
+    if (n > ar->heap_max) return fail(h, kind, n, HV_FAIL_TOOBIG);
+    uint32_t asize = _hv_adjust(h, n);
+    hv_err_t err = h->pol->alloc ? h->pol->alloc(h, asize, &off, &searched)
+                                 : find_or_grow(h, asize, &off, &searched);
+    if (err == HV_ENOMEM) return fail(h, kind, n, HV_FAIL_NOMEM);
+    if (!err && !h->pol->alloc) err = _hv_place(h, off, asize, n, searched);
+    if (err) return err;
+    commit_alloc(h, off, n, st);
+    *out = _hv_uaddr(h, off + h->hs);
+    _hv_emit(h, kind, flags, *out, n, _hv_uaddr(h, off),
+             _hv_bsize(_hv_hdr(h, off)));
+    return HV_OK;
+}
+
+/* Is p the payload of a block free() may release?  *off is its start. */
+static hv_err_t validate(const hv_heap_t *h, hv_addr_t p, hv_free_mode_t mode,
+                         uint32_t *off)
+{
+    const hv_arena_t *ar = h->ar;
+    if (p < h->base + h->hs || p >= h->base + ar->brk) return HV_EBADFREE;
+    uint32_t o = (uint32_t)(p - h->base - h->hs);
+    uint64_t end = ar->brk - h->epi_size;
+    if (!_hv_start_ok(h, o) || o >= end)
+        return HV_EBADFREE; /* glibc: "free(): invalid pointer" */
+    const hv_side_t *s = &h->side[o >> 4];
+    if (mode == HV_FREE_CHECKED) {
+        if (s->start != o || !(s->flags & (HV_SIDE_LIVE | HV_SIDE_FREED)))
+            return HV_EBADFREE;
+        if (!(s->flags & HV_SIDE_LIVE)) return HV_EDOUBLEFREE;
+        if (s->flags & HV_SIDE_SBRK) return HV_EBADFREE;
+    }
+    uint32_t w = _hv_hdr(h, o), size = _hv_bsize(w);
+    if (!_hv_size_ok(h, o, w))
+        return HV_ECORRUPT; /* glibc: "free(): invalid size" */
+    if (mode == HV_FREE_CHECKED &&
+        (!_hv_balloc(w) || (h->ftr && _hv_ftr(h, o, size) != w)))
+        return HV_ECORRUPT;
+    uint32_t next = o + size;
+    if (next < end && !_hv_size_ok(h, next, _hv_hdr(h, next)))
+        return HV_ECORRUPT; /* glibc: "free(): invalid next size" */
+    *off = o;
+    return HV_OK;
+}
+
+/* Release the heap block at off (validated) to the lists. */
+static hv_err_t release(hv_heap_t *h, uint32_t off)
+{
+    hv_arena_t *ar = h->ar;
+    uint32_t w = _hv_hdr(h, off), size = _hv_bsize(w);
+    hv_side_t *s = &h->side[off >> 4];
+    if (s->start == off && (s->flags & HV_SIDE_LIVE))
+        ar->c.payload -= s->requested;
+    s->start = off;
+    s->flags = HV_SIDE_FREED;
+    s->free_site = h->cur_site;
+    s->gen++;
+    if (_hv_balloc(w)) {
+        ar->c.in_use -= size;
+        ar->c.alloc_blocks--;
+    }
+    if (h->pol->release) return h->pol->release(h, off);
+    _hv_block_set_free(h, off, size, _hv_bprev(w));
+    _hv_shadow_free_block(h, off, size);
+    hv_err_t err = HV_OK;
+    if (ar->cfg.coalesce == HV_COALESCE_IMMEDIATE)
+        err = _hv_block_coalesce(h, &off);
+    else if (ar->cfg.coalesce == HV_COALESCE_DEFERRED)
+        ar->unmerged = 1;
+    return err ? err : _hv_list_insert(h, off);
+}
+
+static hv_err_t do_free(hv_heap_t *h, hv_addr_t p, hv_free_mode_t mode,
+                        uint16_t flags)
+{
+    uint32_t off;
+    if (p >= HV_MMAP_BASE) {
+        hv_map_t *m = _hv_chunk_of_payload(h, p);
+        if (!m) return HV_EBADFREE;
+        uint64_t req = m->requested, size = m->size;
+        hv_addr_t a = _hv_map_addr(m);
+        hv_err_t err = _hv_chunk_free(h, m);
+        if (!err) _hv_emit(h, HV_EV_FREE, flags, p, req, a, size);
+        return err;
+    }
+    hv_err_t err = validate(h, p, mode, &off);
+    if (err) return err;
+    uint32_t size = _hv_bsize(_hv_hdr(h, off));
+    const hv_side_t *s = &h->side[off >> 4];
+    uint64_t req =
+        s->start == off && (s->flags & HV_SIDE_LIVE) ? s->requested : 0;
+    if ((err = release(h, off))) return err;
+    _hv_emit(h, HV_EV_FREE, flags, p, req, _hv_uaddr(h, off), size);
+    return HV_OK;
+}
+
+hv_err_t hv_malloc(hv_heap_t *h, uint64_t n, uint32_t site, hv_addr_t *out)
+{
+    *out = 0;
+    if (h->readonly) return HV_EREADONLY;
+    _hv_op_begin(h, site);
+    h->ar->c.n_malloc++;
+    return _hv_op_done(h, do_malloc(h, n, HV_SH_UNINIT, HV_EV_MALLOC, 0, out));
+}
+
+hv_err_t hv_calloc(hv_heap_t *h, uint64_t nmemb, uint64_t size, uint32_t site,
+                   hv_addr_t *out)
+{
+    *out = 0;
+    if (h->readonly) return HV_EREADONLY;
+    _hv_op_begin(h, site);
+    h->ar->c.n_calloc++;
+    if (size && nmemb > UINT64_MAX / size)
+        return _hv_op_done(h,
+                           fail(h, HV_EV_CALLOC, UINT64_MAX, HV_FAIL_OVERFLOW));
+    hv_err_t err = do_malloc(h, nmemb * size, HV_SH_INIT, HV_EV_CALLOC, 0, out);
+    uint8_t *mem;
+    if (!err && *out && !hv_resolve(h, *out, nmemb * size, NULL, &mem))
+        memset(mem, 0, nmemb * size);
+    return _hv_op_done(h, err);
+}
+
+hv_err_t hv_free(hv_heap_t *h, hv_addr_t p, uint32_t site, hv_free_mode_t mode)
+{
+    if (h->readonly) return HV_EREADONLY;
+    if (p == 0) return HV_OK;
+    _hv_op_begin(h, site);
+    h->ar->c.n_free++;
+    return _hv_op_done(h, do_free(h, p, mode, 0));
+}
+
+/* ------------------------------------------------------------------------
+ * realloc
+ * ---------------------------------------------------------------------- */
+
+/* Cut the allocated block at off down to asize bytes; the rest goes back
+ * to the lists.  `was_free`: the rest was free space a moment ago (a block
+ * that grew), so its bytes already have free shadow. */
+static hv_err_t trim(hv_heap_t *h, uint32_t off, uint32_t asize, bool was_free)
+{
+    if (h->pol->shrink) return h->pol->shrink(h, off, asize);
+    uint32_t rem = _hv_block_split(h, off, asize);
+    if (rem == HV_NIL) return HV_OK;
+    uint32_t rsize = _hv_bsize(_hv_hdr(h, rem));
+    h->ar->c.in_use -= rsize;
+    if (was_free)
+        _hv_shadow_free_header(h, rem, rsize);
+    else
+        _hv_shadow_free_block(h, rem, rsize);
+    hv_err_t err = HV_OK;
+    if (h->ar->cfg.coalesce == HV_COALESCE_IMMEDIATE)
+        err = _hv_block_coalesce(h, &rem);
+    else if (h->ar->cfg.coalesce == HV_COALESCE_DEFERRED)
+        h->ar->unmerged = 1;
+    return err ? err : _hv_list_insert(h, rem);
+}
+
+/* Grow the block at off to asize bytes in place, into a free right
+ * neighbour or by moving the break when it is the last block.  *done says
+ * whether that was possible. */
+static hv_err_t grow(hv_heap_t *h, uint32_t off, uint32_t asize, bool *done)
+{
+    uint32_t size = _hv_bsize(_hv_hdr(h, off)), next = off + size, top;
+    uint32_t epi = _hv_epilogue(h), nw = _hv_hdr(h, next);
+    uint32_t nsize = _hv_balloc(nw) ? 0 : _hv_bsize(nw);
+    bool last = next == epi || (nsize && next + nsize == epi &&
+                                h->ar->cfg.coalesce != HV_COALESCE_NONE);
+    hv_err_t err;
+    *done = false;
+    if (h->pol->alloc || (size + nsize < asize && !last)) return HV_OK;
+    if (size + nsize < asize) {
+        err = _hv_brk_extend_for(h, asize - size, &top);
+        if (err == HV_ENOMEM) return HV_OK;
+        if (err) return err;
+    }
+    if ((err = _hv_block_absorb_next(h, off))) return err;
+    h->ar->c.in_use += _hv_bsize(_hv_hdr(h, off)) - size;
+    *done = true;
+    return trim(h, off, asize, true);
+}
+
+static hv_err_t realloc_chunk(hv_heap_t *h, hv_addr_t p, hv_map_t *m,
+                              uint64_t n, hv_addr_t *out)
+{
+    uint64_t old = m->requested;
+    if (n + HV_CHUNK_HDR <= m->size) { /* it still fits: keep it */
+        h->ar->c.payload += n - old;
+        if (h->ar->c.payload > h->ar->c.peak_payload)
+            h->ar->c.peak_payload = h->ar->c.payload;
+        m->requested = n;
+        if (n > old)
+            hv_shadow_set(h, p + old, n - old, HV_SH_UNINIT);
+        else
+            hv_shadow_set(h, p + n, old - n, HV_SH_SLACK);
+        *out = p;
+        _hv_emit(h, HV_EV_REALLOC, HV_EVF_INPLACE, p, n, p, old);
+        return HV_OK;
+    }
+    hv_err_t err = do_malloc(h, n, HV_SH_UNINIT, HV_EV_MALLOC, HV_EVF_SUB, out);
+    if (err || !*out)
+        return err ? err : fail(h, HV_EV_REALLOC, n, HV_FAIL_NOMEM);
+    uint8_t *dst, *src;
+    uint64_t keep = old < n ? old : n;
+    if (!hv_resolve(h, *out, keep, NULL, &dst) &&
+        !hv_resolve(h, p, keep, NULL, &src))
+        memcpy(dst, src, keep);
+    hv_shadow_copy(h, *out, p, keep);
+    if ((err = do_free(h, p, HV_FREE_CHECKED, HV_EVF_SUB))) return err;
+    _hv_emit(h, HV_EV_REALLOC, HV_EVF_MOVED, *out, n, p, old);
+    return HV_OK;
+}
+
+static hv_err_t do_realloc(hv_heap_t *h, hv_addr_t p, uint64_t n,
+                           hv_free_mode_t mode, hv_addr_t *out)
+{
+    uint32_t off;
+    bool done = false;
+    if (p >= HV_MMAP_BASE) {
+        hv_map_t *m = _hv_chunk_of_payload(h, p);
+        return m ? realloc_chunk(h, p, m, n, out) : HV_EBADFREE;
+    }
+    hv_err_t err = validate(h, p, mode, &off);
+    if (err) return err;
+    hv_side_t *s = &h->side[off >> 4];
+    uint32_t size = _hv_bsize(_hv_hdr(h, off));
+    uint64_t cap = size - h->hs - h->ftr;
+    uint64_t old =
+        s->start == off && (s->flags & HV_SIDE_LIVE) ? s->requested : cap;
+    bool big = h->ar->cfg.mmap_threshold && n >= h->ar->cfg.mmap_threshold;
+    if (!big && n <= h->ar->heap_max) {
+        uint32_t asize = _hv_adjust(h, n);
+        err = asize <= size ? trim(h, off, asize, false)
+                            : grow(h, off, asize, &done);
+        done = done || asize <= size;
+    }
+    if (err) return err;
+    if (done) {
+        size = _hv_bsize(_hv_hdr(h, off));
+        h->ar->c.payload += n - old;
+        if (h->ar->c.payload > h->ar->c.peak_payload)
+            h->ar->c.peak_payload = h->ar->c.payload;
+        s->requested = (uint32_t)n;
+        _hv_shadow_resize(h, off, size, old, n);
+        *out = p;
+        _hv_emit(h, HV_EV_REALLOC, HV_EVF_INPLACE, p, n, p, old);
+        return HV_OK;
+    }
+    err = do_malloc(h, n, HV_SH_UNINIT, HV_EV_MALLOC, HV_EVF_SUB, out);
+    if (err || !*out)
+        return err ? err : fail(h, HV_EV_REALLOC, n, HV_FAIL_NOMEM);
+    uint8_t *dst, *src;
+    uint64_t keep = old < n ? old : n;
+    keep = keep < cap ? keep : cap;
+    if (!hv_resolve(h, *out, keep, NULL, &dst) &&
+        !hv_resolve(h, p, keep, NULL, &src))
+        memcpy(dst, src, keep);
+    hv_shadow_copy(h, *out, p, keep);
+    if ((err = do_free(h, p, mode, HV_EVF_SUB))) return err;
+    _hv_emit(h, HV_EV_REALLOC, HV_EVF_MOVED, *out, n, p, old);
+    return HV_OK;
+}
+
+hv_err_t hv_realloc(hv_heap_t *h, hv_addr_t p, uint64_t n, uint32_t site,
+                    hv_free_mode_t mode, hv_addr_t *out)
+{
+    *out = 0;
+    if (h->readonly) return HV_EREADONLY;
+    _hv_op_begin(h, site);
+    h->ar->c.n_realloc++;
+    hv_err_t err;
+    if (p == 0) { /* realloc(NULL, n) is malloc(n) */
+        err = do_malloc(h, n, HV_SH_UNINIT, HV_EV_MALLOC, HV_EVF_SUB, out);
+        if (!err && *out)
+            _hv_emit(h, HV_EV_REALLOC, HV_EVF_MOVED, *out, n, 0, 0);
+        else if (!err)
+            _hv_emit(h, HV_EV_REALLOC, HV_EVF_FAILED, 0, n, 0, 0);
+    } else if (n == 0) { /* realloc(p, 0) frees p */
+        err = do_free(h, p, mode, HV_EVF_SUB);
+        if (!err) _hv_emit(h, HV_EV_REALLOC, 0, 0, 0, p, 0);
+    } else {
+        err = do_realloc(h, p, n, mode, out);
+    }
+    return _hv_op_done(h, err);
+}
