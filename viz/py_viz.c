@@ -14,6 +14,8 @@
  */
 #include "py_viz.h"
 
+#include <SDL_image.h>
+#include <SDL_ttf.h>
 #include <string.h>
 
 static int viz_exec(PyObject *m);
@@ -287,6 +289,23 @@ static PyObject *viz_font_path(PyObject *module, PyObject *unused)
     return f ? PyUnicode_DecodeFSDefault(hv_font_path(f)) : NULL;
 }
 
+PyDoc_STRVAR(versions_doc, "versions() -> dict: SDL2, SDL2_ttf, SDL2_image "
+                           "versions and the font file (pixels depend on them).");
+
+static PyObject *viz_versions(PyObject *module, PyObject *unused)
+{
+    (void)unused;
+    SDL_version sdl;
+    SDL_GetVersion(&sdl);
+    const SDL_version *ttf = TTF_Linked_Version(), *img = IMG_Linked_Version();
+    hv_font_t *f = get_font(module);
+    if (f == NULL) return NULL;
+    return Py_BuildValue("{s:(iii),s:(iii),s:(iii),s:s}", "sdl", sdl.major,
+                         sdl.minor, sdl.patch, "ttf", ttf->major, ttf->minor,
+                         ttf->patch, "image", img->major, img->minor,
+                         img->patch, "font", hv_font_path(f));
+}
+
 PyDoc_STRVAR(history_doc,
              "history_bytes(capsule, first, count) -> bytes\n\nRaw 56-byte "
              "hv_event_t records of the history, [first, first+count) clipped "
@@ -330,6 +349,7 @@ static PyMethodDef viz_methods[] = {
      METH_VARARGS | METH_KEYWORDS, scene_doc},
     {"legend", viz_legend, METH_NOARGS, legend_doc},
     {"font_path", viz_font_path, METH_NOARGS, font_path_doc},
+    {"versions", viz_versions, METH_NOARGS, versions_doc},
     {"history_bytes", viz_history_bytes, METH_VARARGS, history_doc},
     {"run_viewer", (PyCFunction)(void (*)(void))hv_py_run_viewer,
      METH_VARARGS | METH_KEYWORDS, run_viewer_doc},

@@ -1,0 +1,350 @@
+"""Open a heap in the live viewer window (a saved event list or a malloc-lab trace).
+
+``h.show()`` starts the window in a separate process (DESIGN decision 6) and returns at once:
+
+- the viewer maps the arena read-only (the memfd, passed with ``pass_fds``) and follows the
+  shared event ring; the script is never slowed down by it;
+- a socket pair carries the few things the arena does not hold: the script's variables, the
+  events the viewer missed, step-mode handshakes, and the script's end ("X");
+- step mode (``h.show(step=True)``, or the ``s`` key): after each operation the script waits
+  until the viewer says "next" (``n``); the binding calls a hook set with ``_set_step_hook``;
+- closing the window never breaks the script (the hook is removed, waits are released), and a
+  script that ends or crashes leaves the window showing its final state with a notice.
+
+``python -m heapviz view FILE`` replays FILE into a heap and shows it: FILE is a JSON event list
+written by ``save_events`` (".json") or a CS:APP malloc-lab trace (".rep", lines ``a id size``,
+``f id``, ``r id size``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import traceback
+from typing import Any
+
+from heapviz import render
+
+_HDR = struct.Struct("<IB")
+
+
+class Viewer:
+    """The script's end of one viewer window."""
+
+    def __init__(self, heap: Any, step: bool = False, width: int = 1280, height: int = 800):
+        self._viz = render.viz()  # a clear error now, not in the child, if it is not built
+        fd = heap.fd
+        if fd < 0:
+            raise RuntimeError(
+                "heapviz: this heap has no memfd (anonymous mapping), so no viewer can map it"
+            )
+        self.heap = heap
+        self._capsule = heap._capsule()
+        self._sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._send_lock = threading.Lock()
+        self._ack = threading.Semaphore(0)
+        self.ready = threading.Event()
+        self.closed = threading.Event()
+        self._step = False
+        self._last_vars: dict[str, int] = {}
+        args = [sys.executable, "-m", "heapviz.viewer", "--child", str(fd), str(child.fileno())]
+        args += ["--width", str(width), "--height", str(height)] + (["--step"] if step else [])
+        # A session of its own: Ctrl-C in the script's terminal must not close the window.
+        self.process = subprocess.Popen(
+            args,
+            pass_fds=(fd, child.fileno()),
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        child.close()
+        if step:
+            self.set_step(True)
+        self._thread = threading.Thread(target=self._serve, name="heapviz-viewer", daemon=True)
+        self._thread.start()
+        _LIVE.append(self)
+
+    # --- messages ---------------------------------------------------------------------------
+    def _send(self, kind: bytes, payload: bytes = b"") -> bool:
+        if self.closed.is_set():
+            return False
+        try:
+            with self._send_lock:
+                self._sock.sendall(_HDR.pack(len(payload) + 1, kind[0]) + payload)
+            return True
+        except OSError:
+            self._gone()
+            return False
+
+    def _recv_exact(self, n: int) -> bytes | None:
+        buf = b""
+        while len(buf) < n:
+            try:
+                chunk = self._sock.recv(n - len(buf))
+            except OSError:
+                return None
+            if not chunk:
+                return None
+            buf += chunk
+        return buf
+
+    def _serve(self) -> None:
+        """The viewer's requests, on a daemon thread (holds the GIL only briefly)."""
+        self._sock.settimeout(0.2)
+        while not self.closed.is_set():
+            try:
+                hdr = self._sock.recv(_HDR.size, socket.MSG_PEEK)
+            except TimeoutError:
+                self._sample_vars()
+                continue
+            except OSError:
+                break
+            if not hdr:
+                break
+            self._sock.settimeout(None)
+            raw = self._recv_exact(_HDR.size)
+            if raw is None:
+                break
+            n, kind = _HDR.unpack(raw)
+            payload = self._recv_exact(n - 1) if n > 1 else b""
+            self._sock.settimeout(0.2)
+            if payload is None:
+                break
+            self._handle(chr(kind), payload)
+        self._gone()
+
+    def _handle(self, kind: str, payload: bytes) -> None:
+        if kind == "R":
+            self.ready.set()
+            self._sample_vars(force=True)
+        elif kind == "A":
+            self._ack.release()
+        elif kind == "S":
+            self.set_step(payload == b"1")
+        elif kind == "H":
+            first, count = struct.unpack("<QQ", payload[:16])
+            try:
+                data = self._viz.history_bytes(self._capsule, first, count)
+            except (ValueError, RuntimeError):
+                data = b""  # the heap is closed: nothing more to give
+            self._send(b"E", struct.pack("<Q", first) + data)
+        elif kind == "Q":
+            self._gone()
+
+    def _gone(self) -> None:
+        """The window closed (or died): the script goes on as if there were none."""
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        self.set_step(False)
+        self._ack.release()
+        self.ready.set()
+
+    # --- variables --------------------------------------------------------------------------
+    def _main_frame(self) -> Any:
+        frame = sys._current_frames().get(threading.main_thread().ident or 0)
+        while frame is not None and os.path.dirname(frame.f_code.co_filename) == (
+            render._PACKAGE_DIR
+        ):
+            frame = frame.f_back
+        return frame
+
+    def _sample_vars(self, force: bool = False) -> None:
+        try:
+            found = render.pointer_vars(self.heap, self._main_frame())
+        except Exception:  # the frame changes under us; try again next time
+            return
+        if found != self._last_vars or force:
+            self._last_vars = found
+            text = "".join(f"{k}\t{v:x}\n" for k, v in found.items())
+            self._send(b"V", text.encode())
+
+    # --- step mode --------------------------------------------------------------------------
+    def set_step(self, on: bool) -> None:
+        """Pause the script after every operation until the viewer says "next"."""
+        on = on and not self.closed.is_set()
+        if on == self._step:
+            return
+        self._step = on
+        with contextlib.suppress(ValueError):  # a closed heap has no hook to set
+            self.heap._set_step_hook(self._after_op if on else None)
+
+    def _after_op(self) -> None:
+        frame = sys._getframe(1)
+        while frame is not None and os.path.dirname(frame.f_code.co_filename) == (
+            render._PACKAGE_DIR
+        ):
+            frame = frame.f_back
+        found = render.pointer_vars(self.heap, frame)
+        if found != self._last_vars:
+            self._last_vars = found
+            self._send(b"V", "".join(f"{k}\t{v:x}\n" for k, v in found.items()).encode())
+        if self._send(b"W", struct.pack("<Q", 0)):
+            self._ack.acquire()
+
+    # --- the end ----------------------------------------------------------------------------
+    def script_ended(self, text: str = "script ended") -> None:
+        """Tell the window the script is over (it keeps showing the final state)."""
+        self._send(b"X", text.encode()[:150])
+
+    def close(self) -> None:
+        """Close the window (the script does not need to)."""
+        self._gone()
+        if self.process.poll() is None:
+            self.process.terminate()
+        self._sock.close()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait until the window is closed; its exit status."""
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+_LIVE: list[Viewer] = []
+_crash: list[str] = []
+
+
+def _excepthook(tp: type[BaseException], value: BaseException, tb: Any) -> None:
+    _crash.append(f"script crashed: {tp.__name__}: {value}"[:150])
+    _prev_hook(tp, value, tb)
+
+
+_prev_hook = sys.excepthook
+
+
+@atexit.register
+def _at_exit() -> None:
+    for v in _LIVE:
+        v.script_ended(_crash[-1] if _crash else "script ended")
+
+
+def show(h: Any, step: bool = False, *, width: int = 1280, height: int = 800) -> Viewer:
+    """Open the live window on `h` and return at once (see the module docstring)."""
+    if sys.excepthook is _prev_hook:
+        sys.excepthook = _excepthook
+    return Viewer(h, step=step, width=width, height=height)
+
+
+# --- files: a saved event list, a malloc-lab trace ------------------------------------------
+def save_events(h: Any, path: str) -> None:
+    """Write the operations of h's history as JSON that `python -m heapviz view` replays."""
+    ops: list[list[Any]] = []
+    for e in h.events:
+        if e.flags & 0b1100:  # steps inside an operation, failed operations
+            continue
+        if e.kind in ("malloc", "calloc"):
+            ops.append([e.kind, e.size])
+        elif e.kind == "realloc":
+            ops.append(["realloc", e.a, e.size])
+        elif e.kind == "free":
+            ops.append(["free", e.address])
+    layout = {k: getattr(h, k) for k in ("policy", "order", "coalesce", "align")}
+    with open(path, "w") as f:
+        json.dump({"heap": layout, "ops": ops}, f)
+
+
+def _replay_ops(h: Any, ops: list[list[Any]]) -> None:
+    from heapviz import Pointer
+
+    ptrs: dict[int, Any] = {}
+    for op in ops:
+        kind = op[0]
+        if kind in ("malloc", "calloc"):
+            p = h.malloc(op[1]) if kind == "malloc" else h.calloc(1, op[1])
+            ptrs[int(p)] = p
+        elif kind == "realloc":
+            p = h.realloc(ptrs.pop(op[1], Pointer(op[1])), op[2])
+            ptrs[int(p)] = p
+        elif kind == "free":
+            h.free(ptrs.pop(op[1], Pointer(op[1])))
+
+
+def _load_trace(path: str, policy: str) -> Any:
+    import heapviz
+
+    h = heapviz.Heap(policy=policy, checks="report")
+    ids: dict[str, Any] = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3 and parts[0] == "a":
+                ids[parts[1]] = h.malloc(int(parts[2]))
+            elif len(parts) >= 3 and parts[0] == "r":
+                ids[parts[1]] = h.realloc(ids.get(parts[1], heapviz.NULL), int(parts[2]))
+            elif len(parts) >= 2 and parts[0] == "f":
+                h.free(ids.pop(parts[1], heapviz.NULL))
+    return h
+
+
+def load(path: str, policy: str = "first") -> Any:
+    """A heap rebuilt from FILE (JSON event list or malloc-lab trace)."""
+    import heapviz
+
+    if path.endswith(".json"):
+        with open(path) as f:
+            data = json.load(f)
+        h = heapviz.Heap(**data.get("heap", {}))
+        _replay_ops(h, data["ops"])
+        return h
+    return _load_trace(path, policy)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="a saved event list (.json) or a malloc-lab trace")
+    parser.add_argument("--policy", default="first", help="policy for traces (default first)")
+    parser.add_argument("--png", help="write the final picture here instead of a window")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=800)
+
+
+def main(args: argparse.Namespace) -> int:
+    h = load(args.file, args.policy)
+    if args.png:
+        render.render_png(h, args.png, width=args.width, vars=False)
+        return 0
+    v = show(h, width=args.width, height=args.height)
+    v.script_ended(f"{os.path.basename(args.file)}: {len(h.events)} events")
+    return int(v.wait() or 0)
+
+
+def _child(argv: list[str]) -> int:
+    """The viewer process: `python -m heapviz.viewer --child FD CTL [--step] ...`."""
+    p = argparse.ArgumentParser(prog="heapviz.viewer")
+    p.add_argument("--child", nargs=2, type=int, required=True, metavar=("FD", "CTL"))
+    p.add_argument("--step", action="store_true")
+    p.add_argument("--width", type=int, default=1280)
+    p.add_argument("--height", type=int, default=800)
+    p.add_argument("--frames", type=int, default=0)
+    p.add_argument("--screenshots", default=os.getcwd())
+    a = p.parse_args(argv)
+    try:
+        return int(
+            render.viz().run_viewer(
+                a.child[0],
+                a.child[1],
+                step=a.step,
+                width=a.width,
+                height=a.height,
+                frames=a.frames,
+                screenshot_dir=a.screenshots,
+            )
+        )
+    except RuntimeError as e:
+        sys.stderr.write(f"heapviz viewer: {e}\n")
+        return 1
+    except Exception:
+        traceback.print_exc()
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1:]))
