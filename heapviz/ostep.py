@@ -30,6 +30,7 @@ import optparse
 import os
 import random
 import sys
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -298,6 +299,7 @@ class Block:
     ptr: int
     addr: int
     size: int  # header included; the payload starts at addr + header size
+    request: int  # bytes asked for (the rest of the payload is alignment padding)
 
 
 @dataclass(frozen=True)
@@ -331,7 +333,7 @@ class _Driver:
             options.coalesce,
             options.alignment,
         )
-        self.owner: dict[int, int] = {}  # block address -> ptr index
+        self.owner: dict[int, tuple[int, int]] = {}  # block address -> (ptr index, request)
         self.successful = 0
         self.number = 0
 
@@ -344,7 +346,10 @@ class _Driver:
         release: Release | None = None,
         owner: int | None = None,
     ) -> Step:
-        blocks = tuple(Block(self.owner[a], a, s) for a, s in sorted(self.fs.allocated.items()))
+        blocks = tuple(
+            Block(ptr=self.owner[a][0], addr=a, size=size, request=self.owner[a][1])
+            for a, size in sorted(self.fs.allocated.items())
+        )
         step = Step(
             number=self.number,
             kind=kind,
@@ -364,14 +369,14 @@ class _Driver:
         before = tuple(self.fs.free_list)
         placement = self.fs.alloc(request)
         if placement.ok:
-            self.owner[placement.addr] = ptr
+            self.owner[placement.addr] = (ptr, request)
         if placement.counted:
             self.successful += 1
         return self.step("alloc", ptr, before, placement=placement)
 
     def free(self, ptr: int, addr: int) -> Step:
         before = tuple(self.fs.free_list)
-        owner = self.owner.get(addr)
+        owner = self.owner[addr][0] if addr in self.owner else None
         release = self.fs.free(addr)
         if release.rc == 0:
             del self.owner[addr]
@@ -801,44 +806,163 @@ def parse_options(argv: Sequence[str], prog: str = PROG) -> Options:
 
 
 # --- pictures -------------------------------------------------------------------------------
+_HV_POLICY = {"BEST": "best", "WORST": "worst", "FIRST": "first"}
+_HV_ORDER = {
+    "ADDRSORT": "address",
+    "SIZESORT+": "size",
+    "SIZESORT-": "size-desc",
+    "INSERT-FRONT": "lifo",
+    "INSERT-BACK": "fifo",
+}
+_MARK_JUST_FREED, _MARK_NEW = 1, 16  # HV_MARK_* in include/heapviz/viz.h
+_LOG_LINES, _LOG_WIDTH = 8, 150  # the renderer keeps 8 log lines of < 160 bytes
+
+
+def _summary(step: Step, options: Options) -> str:
+    """A step as one line of malloc.py's output (with the answers)."""
+    if step.kind == "alloc" and step.placement is not None:
+        shown = step.placement.addr + (options.header_size if options.random_mode else 0)
+        return (
+            f"ptr[{step.ptr}] = Alloc({step.placement.request}) returned {shown} "
+            f"(searched {step.placement.searched} elements)"
+        )
+    if step.kind == "free" and step.release is not None:
+        return f"Free(ptr[{step.ptr}]) returned {step.release.rc}"
+    return "Invalid Free: Skipping" if step.kind == "skip" else "start"
+
+
+def picture_states(run: Sequence[Step], options: Options) -> list[dict[str, Any]]:
+    """One state per Step in the dict form heapviz's renderer draws (`heapviz._viz.render`).
+
+    The OSTEP list as it is: blocks at their addresses (header size from -H, no footer, no
+    heap growth: the break is base + size), the free list in list order, ptr[i] as variables
+    pointing at the payload, running counts as stats, malloc.py's lines and the explanation
+    as the log.  Raises OstepError for what cannot be drawn (sizes <= 0, negative addresses).
+    """
+    header, base, size = options.header_size, options.base, options.heap_size
+    states: list[dict[str, Any]] = []
+    history: list[str] = []
+    counts = {"n_malloc": 0, "n_free": 0, "n_split": 0, "n_coalesce": 0, "n_errors": 0}
+    peak = 0
+    for step in run:
+        p, r = step.placement, step.release
+        counts["n_malloc"] += step.kind == "alloc"
+        counts["n_free"] += step.kind == "free" and r is not None and r.rc == 0
+        counts["n_split"] += p is not None and p.remainder is not None
+        counts["n_coalesce"] += len(r.merges) if r is not None else 0
+        counts["n_errors"] += step.kind == "skip" or (r is not None and r.rc != 0)
+        new = p.addr if p is not None and p.ok else None
+        freed = r.block if r is not None and r.rc == 0 else None
+        blocks: list[dict[str, Any]] = [
+            {"addr": e.addr, "size": e.size, "state": "free",
+             "marks": _MARK_JUST_FREED if freed and e.addr <= freed.addr < e.end else 0}
+            for e in step.free_list
+        ] + [
+            {"addr": b.addr, "size": b.size, "state": "allocated", "payload": b.addr + header,
+             "requested": max(b.request, 0), "marks": _MARK_NEW if b.addr == new else 0}
+            for b in step.blocks
+        ]  # fmt: skip
+        if base < 0 or any(b["addr"] < 0 or b["size"] <= 0 for b in blocks):
+            raise OstepError(
+                "--png/--view: this run has blocks of size 0 or less or negative addresses, "
+                "which heapviz's renderer cannot draw"
+            )
+        in_use = sum(b.size for b in step.blocks)
+        payload = sum(max(b.request, 0) for b in step.blocks)
+        free_bytes = sum(e.size for e in step.free_list)
+        largest = max((e.size for e in step.free_list), default=0)
+        peak = max(peak, payload)
+        if step.kind != "start":
+            history.append(_summary(step, options))
+        why = [w for line in step.explanation for w in textwrap.wrap(line, _LOG_WIDTH)]
+        log = (history[-(_LOG_LINES - len(why)) :] if len(why) < _LOG_LINES else []) + why
+        states.append({
+            "policy": _HV_POLICY[options.policy],
+            "order": _HV_ORDER[options.order],
+            "coalesce": "immediate" if options.coalesce else "none",
+            "align": max(options.alignment, 1),
+            "header_size": header, "footer_size": 0,
+            "heap_base": base, "brk": base + size, "max_size": size,
+            "op": step.number, "ops_total": len(run) - 1,
+            "blocks": sorted(blocks, key=lambda b: b["addr"]),
+            "free_lists": [[e.addr for e in step.free_list]],
+            "vars": {f"ptr[{b.ptr}]": b.addr + header for b in step.blocks},
+            "log": log[-_LOG_LINES:],
+            "notice": f"OSTEP malloc.py · step {step.number}/{len(run) - 1}",
+            "stats": {
+                "heap_size": size, "brk_size": size, "in_use": in_use, "payload": payload,
+                "free_bytes": free_bytes, "largest_free": largest,
+                "free_blocks": len(step.free_list), "alloc_blocks": len(step.blocks),
+                "utilization": peak / size if size > 0 else 0.0,
+                "frag_internal": 1 - payload / in_use if in_use else 0.0,
+                "frag_external": 1 - largest / free_bytes if free_bytes else 0.0,
+                **counts,
+            },
+        })  # fmt: skip
+    return states
+
+
 Drawer = Callable[[list[Step]], None]
 
 
-def _renderer(options: Options) -> Drawer | None:
-    """The picture path for --png/--view, or None when neither was asked for.
-
-    heapviz.render.draw_ostep(steps, directory) -> list of paths written, and
-    heapviz.viewer.play_ostep(steps) -> None draw the Steps (plain data, see Step).
-    """
-    if not options.png and not options.view:
-        return None
-    wanted = "--png" if options.png else "--view"
+def _import(name: str) -> Any:
     try:
-        render: Any = importlib.import_module("heapviz.render")
-    except ImportError as exc:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def _png_writer(options: Options, directory: Path) -> Drawer:
+    """--png: heapviz.render's own hook when it has one, else its C renderer on our states."""
+    render, viz = _import("heapviz.render"), _import("heapviz._viz")
+    hook = getattr(render, "draw_ostep", None)
+    if hook is None and viz is None:
         raise OstepError(
-            f"{wanted}: heapviz's renderer (heapviz.render) is not available yet ({exc}); "
-            "the text output works without it"
-        ) from None
-    viewer: Any = None
+            "--png: heapviz's renderer (heapviz.render / heapviz._viz) is not available yet; "
+            "build the extension (make build) — the text output works without it"
+        )
+
+    def write(run: list[Step]) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        if hook is not None:
+            paths = list(hook(run, directory))
+        else:
+            paths = []
+            zoom = max(1.0, min(8.0, 400 / max(options.heap_size, 1)))  # small heaps, wide
+            for step, state in zip(run, picture_states(run, options), strict=True):
+                path = directory / f"step-{step.number:03d}.png"
+                path.write_bytes(viz.render(state, zoom=zoom))
+                paths.append(path)
+        sys.stderr.write(f"wrote {len(paths)} pictures to {directory}\n")
+
+    return write
+
+
+def _renderer(options: Options) -> Drawer | None:
+    """The picture path for --png/--view (None when neither was asked for).
+
+    --png writes DIR/step-NNN.png from `picture_states` with heapviz's C renderer, or calls
+    heapviz.render.draw_ostep(steps, directory) -> paths when that hook exists.  --view calls
+    heapviz.viewer.play_ostep(steps, states).  A missing piece is said before any output.
+    """
+    drawers: list[Drawer] = []
+    if options.png:
+        drawers.append(_png_writer(options, Path(options.png)))
     if options.view:
-        try:
-            viewer = importlib.import_module("heapviz.viewer")
-        except ImportError as exc:
-            raise OstepError(f"--view: heapviz's viewer is not available yet ({exc})") from None
-    if options.png and not hasattr(render, "draw_ostep"):
-        raise OstepError("--png: heapviz.render has no draw_ostep() yet, so it cannot draw runs")
-    if viewer is not None and not hasattr(viewer, "play_ostep"):
-        raise OstepError("--view: heapviz.viewer has no play_ostep() yet, so it cannot play runs")
-    png_dir = Path(options.png) if options.png else None
+        viewer = _import("heapviz.viewer")
+        play = getattr(viewer, "play_ostep", None)
+        if play is None:
+            raise OstepError(
+                "--view: heapviz's viewer cannot play OSTEP runs yet "
+                "(heapviz.viewer.play_ostep is not available); try --png DIR"
+            )
+        drawers.append(lambda run: play(run, picture_states(run, options)))
+    if not drawers:
+        return None
 
     def draw(run: list[Step]) -> None:
-        if png_dir is not None:
-            png_dir.mkdir(parents=True, exist_ok=True)
-            for path in render.draw_ostep(run, png_dir):
-                sys.stdout.write(f"wrote {path}\n")
-        if viewer is not None:
-            viewer.play_ostep(run)
+        for drawer in drawers:
+            drawer(run)
 
     return draw
 

@@ -422,22 +422,26 @@ def test_steps_are_plain_data() -> None:
     assert [s.kind for s in run_] == ["start", "alloc", "alloc", "free"]
     start, _, second, freed = run_
     assert start.free_list == (ostep.Entry(1000, 100),) and start.blocks == ()
-    assert second.blocks == (ostep.Block(0, 1000, 14), ostep.Block(1, 1014, 24))
+    assert second.blocks == (ostep.Block(0, 1000, 14, 10), ostep.Block(1, 1014, 24, 20))
     assert freed.free_list == (ostep.Entry(1000, 14), ostep.Entry(1038, 62))
-    assert freed.blocks == (ostep.Block(1, 1014, 24),)
+    assert freed.blocks == (ostep.Block(1, 1014, 24, 20),)
     assert freed.explanation and freed.release is not None and freed.release.rc == 0
 
 
 def test_png_and_view_need_the_renderer(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setitem(sys.modules, "heapviz.render", None)  # import fails
+    for name in ("heapviz.render", "heapviz._viz", "heapviz.viewer"):
+        monkeypatch.setitem(sys.modules, name, None)  # import fails
     rc, out, err = run(["--png", str(tmp_path), "-c"], capsys)
     assert (rc, out) == (2, "")
     assert "not available yet" in err and "Traceback" not in err
+    rc, out, err = run(["--view", "-c"], capsys)
+    assert (rc, out) == (2, "")
+    assert "cannot play OSTEP runs yet" in err and "Traceback" not in err
 
 
-def test_png_draws_every_step(
+def test_png_uses_the_render_hook(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     drawn: list[Any] = []
@@ -449,12 +453,50 @@ def test_png_draws_every_step(
     fake = ModuleType("heapviz.render")
     fake.draw_ostep = draw_ostep  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "heapviz.render", fake)
-    rc, out, _ = run(["--png", str(tmp_path / "pics"), "-A", "+10,-0", "-c"], capsys)
+    rc, out, err = run(["--png", str(tmp_path / "pics"), "-A", "+10,-0", "-c"], capsys)
     assert rc == 0
     (steps_, directory), = drawn  # fmt: skip
     assert directory == tmp_path / "pics" and directory.is_dir()
     assert [s.kind for s in steps_] == ["start", "alloc", "free"]
-    assert out.endswith(f"wrote {tmp_path / 'pics' / 'step-002.png'}\n")
+    assert out == ostep.header_text(ostep.Options(alloc_list="+10,-0", compute=True)) + (
+        "ptr[0] = Alloc(10) returned 1000 (searched 1 elements)\n"
+        "Free List [ Size 1 ]: [ addr:1010 sz:90 ]\n\n"
+        "Free(ptr[0])\nreturned 0\nFree List [ Size 2 ]: [ addr:1000 sz:10 ][ addr:1010 sz:90 ]\n\n"
+    )  # stdout stays malloc.py's
+    assert err == f"wrote 3 pictures to {tmp_path / 'pics'}\n"
+
+
+def test_png_with_the_c_renderer(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pytest.importorskip("heapviz._viz", reason="heapviz's C renderer is not built")
+    monkeypatch.setitem(sys.modules, "heapviz.render", None)
+    rc, _, err = run(["-s", "1", "-C", "-H", "4", "-a", "4", "-c", "--png", str(tmp_path)], capsys)
+    assert rc == 0 and err.startswith("wrote 11 pictures")
+    pictures = sorted(tmp_path.glob("step-*.png"))
+    assert len(pictures) == 11
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pictures)
+
+
+def test_picture_states_model_the_ostep_list() -> None:
+    opts = ostep.Options(alloc_list="+5,+10,-0", header_size=4, alignment=4, coalesce=True)
+    start, a, b, freed = ostep.picture_states(ostep.steps(opts), opts)
+    assert start["blocks"] == [{"addr": 1000, "size": 100, "state": "free", "marks": 0}]
+    assert (start["heap_base"], start["brk"], start["header_size"]) == (1000, 1100, 4)
+    assert (start["footer_size"], start["align"], start["order"]) == (0, 4, "address")
+    assert a["blocks"][0] == {
+        "addr": 1000, "size": 12, "state": "allocated", "payload": 1004, "requested": 5,
+        "marks": 16,
+    }  # fmt: skip
+    assert b["vars"] == {"ptr[0]": 1004, "ptr[1]": 1016}
+    assert freed["free_lists"] == [[1000, 1028]]
+    assert freed["blocks"][0]["marks"] == 1  # just freed
+    assert freed["stats"]["n_split"] == 2 and freed["stats"]["free_bytes"] == 84
+    assert (
+        freed["log"][-1].startswith("Free puts ptr[0]'s block") or "Coalescing" in freed["log"][-1]
+    )
+    with pytest.raises(ostep.OstepError, match="cannot draw"):
+        ostep.picture_states(ostep.steps(ostep.Options(alloc_list="+0")), ostep.Options())
 
 
 def test_argparse_integration() -> None:
