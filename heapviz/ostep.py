@@ -686,16 +686,15 @@ def _explain_coalesce(r: Release, free_list: Sequence[Entry], options: Options) 
         if not touching:
             return ""
         return f"Without -C nothing is coalesced, so {pairs} stay apart although they touch."
-    if r.merges:
-        merged = "; ".join(f"{m.first} + {m.absorbed} -> {m.merged}" for m in r.merges)
-        text = f"Coalescing merged list neighbours that touch: {merged}"
-    else:
-        text = "Coalescing merged nothing"
+    apart = "malloc.py only merges an entry into the one just before it in the list"
+    if not r.merges:
+        if not touching:
+            return "Coalescing merged nothing."
+        return f"Coalescing merged nothing: {pairs} touch in memory, but {apart}."
+    merged = "; ".join(f"{m.first} + {m.absorbed} -> {m.merged}" for m in r.merges)
+    text = f"Coalescing merged list neighbours that touch: {merged}"
     if touching:
-        text += (
-            f"; {pairs} touch in memory too, but malloc.py only merges an entry into the one "
-            "just before it in the list"
-        )
+        text += f"; {pairs} also touch in memory, but {apart}"
     return text + "."
 
 
@@ -876,7 +875,7 @@ def picture_states(run: Sequence[Step], options: Options) -> list[dict[str, Any]
             history.append(_summary(step, options))
         why = [w for line in step.explanation for w in textwrap.wrap(line, _LOG_WIDTH)]
         log = (history[-(_LOG_LINES - len(why)) :] if len(why) < _LOG_LINES else []) + why
-        states.append({
+        states.append({  # the keys of hv_state_from_dict in viz/py_state.c
             "policy": _HV_POLICY[options.policy],
             "order": _HV_ORDER[options.order],
             "coalesce": "immediate" if options.coalesce else "none",
@@ -913,27 +912,20 @@ def _import(name: str) -> Any:
 
 
 def _png_writer(options: Options, directory: Path) -> Drawer:
-    """--png: heapviz.render's own hook when it has one, else its C renderer on our states."""
-    render, viz = _import("heapviz.render"), _import("heapviz._viz")
-    hook = getattr(render, "draw_ostep", None)
-    if hook is None and viz is None:
-        raise OstepError(
-            "--png: heapviz's renderer (heapviz.render / heapviz._viz) is not available yet; "
-            "build the extension (make build) — the text output works without it"
-        )
+    """--png: each state of `picture_states` drawn by heapviz.render.render_png."""
+    render = _import("heapviz.render")
+    if render is None or not render.available():
+        why = "heapviz.render does not import" if render is None else render._MISSING
+        raise OstepError(f"--png: heapviz's renderer is not available yet: {why}")
+    zoom = max(1.0, min(8.0, 400 / max(options.heap_size, 1)))  # a small heap drawn wide
 
     def write(run: list[Step]) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        if hook is not None:
-            paths = list(hook(run, directory))
-        else:
-            paths = []
-            zoom = max(1.0, min(8.0, 400 / max(options.heap_size, 1)))  # small heaps, wide
-            for step, state in zip(run, picture_states(run, options), strict=True):
-                path = directory / f"step-{step.number:03d}.png"
-                path.write_bytes(viz.render(state, zoom=zoom))
-                paths.append(path)
-        sys.stderr.write(f"wrote {len(paths)} pictures to {directory}\n")
+        states = picture_states(run, options)
+        for step, state in zip(run, states, strict=True):
+            path = directory / f"step-{step.number:03d}.png"
+            render.render_png(state, path, width=1200, vars=state["vars"], zoom=zoom)
+        sys.stderr.write(f"wrote {len(states)} pictures to {directory}\n")
 
     return write
 
@@ -941,9 +933,10 @@ def _png_writer(options: Options, directory: Path) -> Drawer:
 def _renderer(options: Options) -> Drawer | None:
     """The picture path for --png/--view (None when neither was asked for).
 
-    --png writes DIR/step-NNN.png from `picture_states` with heapviz's C renderer, or calls
-    heapviz.render.draw_ostep(steps, directory) -> paths when that hook exists.  --view calls
-    heapviz.viewer.play_ostep(steps, states).  A missing piece is said before any output.
+    --png writes DIR/step-NNN.png, one per Step (the start is step 000), with heapviz's
+    renderer.  --view needs heapviz.viewer.play_ostep(steps, states): the live viewer
+    follows a real heapviz heap, not a list of states.  A missing piece is said before any
+    output, as an OstepError.
     """
     drawers: list[Drawer] = []
     if options.png:
@@ -953,8 +946,8 @@ def _renderer(options: Options) -> Drawer | None:
         play = getattr(viewer, "play_ostep", None)
         if play is None:
             raise OstepError(
-                "--view: heapviz's viewer cannot play OSTEP runs yet "
-                "(heapviz.viewer.play_ostep is not available); try --png DIR"
+                "--view: heapviz's viewer cannot play OSTEP runs yet: it follows a live heapviz "
+                "heap, and this run is malloc.py's abstract list (try --png DIR)"
             )
         drawers.append(lambda run: play(run, picture_states(run, options)))
     if not drawers:
