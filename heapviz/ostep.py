@@ -17,9 +17,11 @@ malloc.py printed before it died, then one clear line on stderr, and exits with 
 
 The simulator core (`FreeSpace`) is separate from the driver (`simulate`/`steps`, which turn
 options into `Step` records: plain data for pictures) and from the text (`format_step`,
-`explain`, `run_cli`).  heapviz's C engine is not used here: its blocks have real headers and
-alignment, its lists stay sorted and it merges memory neighbours, so it cannot reproduce the
-abstract list above; `Step` carries the states instead.
+`explain`, `run_cli`).  heapviz's C allocator is not used here: its blocks have real headers
+and alignment, its lists stay sorted and it merges memory neighbours, so it cannot reproduce
+the abstract list above.  `Step` carries the states instead, and `picture_states` turns them
+into the states heapviz's renderer draws (base from -b, header only with -H, no heap growth),
+which is how `--png DIR` writes one picture per step.
 """
 
 from __future__ import annotations
