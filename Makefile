@@ -66,5 +66,10 @@ test: setup build lint ctest pytest
 bench: build
 	$(PY) bench/run.py
 
+# The C trace benchmark (bench/build/trace_bench); bench/run.py builds it too.
+.PHONY: bench-c
+bench-c:
+	$(MAKE) -C bench
+
 clean:
 	rm -rf build $(BUILD) heapviz/*.so heapviz/.build-stamp *.egg-info
