@@ -90,7 +90,7 @@ static int uninitialized(HeapObject *heap, uint64_t a, uint64_t n)
 uint8_t *hvpy_check_access(PointerObject *p, uint64_t a, uint64_t n, int mode,
                            int *proceed)
 {
-    module_state *st = hvpy_state_of_type(Py_TYPE(p));
+    module_state *st = hvpy_pointer_state((PyObject *)p, p->heap);
     HeapObject *heap = p->heap;
     *proceed = 1;
     if (heap == NULL && st != NULL && a != 0)
@@ -304,7 +304,7 @@ static int encode(PointerObject *p, PyObject *v, uint8_t *buf)
 
 static int encode_pointer(PointerObject *p, PyObject *v, uint64_t *out)
 {
-    module_state *st = hvpy_state_of_type(Py_TYPE(p));
+    module_state *st = hvpy_pointer_state((PyObject *)p, p->heap);
     if (v == Py_None || (PyLong_CheckExact(v) && PyLong_AsLong(v) == 0)) {
         *out = 0;
         return 0;
@@ -330,7 +330,7 @@ static void remember_pointer(PointerObject *p, uint64_t a, PyObject *v)
         PyErr_Clear();
         return;
     }
-    module_state *st = hvpy_state_of_type(Py_TYPE(p));
+    module_state *st = hvpy_pointer_state((PyObject *)p, p->heap);
     if (st != NULL && hvpy_is_pointer(st, v) && ((PointerObject *)v)->addr) {
         PointerObject *q = (PointerObject *)v;
         PyObject *val = Py_BuildValue("(KKKKKi)", (unsigned long long)q->addr,
@@ -355,7 +355,7 @@ static int parse_pointee(PointerObject *p, int *tcode, uint32_t *tsize,
 
 static PyObject *load_pointer(PointerObject *p, uint64_t a, uint64_t v)
 {
-    module_state *st = hvpy_state_of_type(Py_TYPE(p));
+    module_state *st = hvpy_pointer_state((PyObject *)p, p->heap);
     HeapObject *heap = p->heap;
     int tcode;
     uint32_t tsize;

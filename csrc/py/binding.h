@@ -48,9 +48,12 @@ typedef enum {
 typedef struct site_cache site_cache_t;
 typedef struct root_map root_map_t;
 
+typedef struct module_state module_state;
+
 typedef struct HeapObject {
     PyObject_HEAD
     hv_heap_t *h;          /* NULL once closed                          */
+    module_state *st;      /* the module's state, cached for hot paths  */
     int checks;            /* CHECKS_*                                  */
     uint64_t frame_serial[64]; /* serial of each live stack depth       */
     uint64_t next_frame_serial;
@@ -80,7 +83,7 @@ typedef struct PointerObject {
     PyObject *pointee; /* T_PTR: the element's pointee type name (str) */
 } PointerObject;
 
-typedef struct {
+struct module_state {
     PyTypeObject *heap_type;
     PyTypeObject *pointer_type;
     PyObject *null;        /* heapviz.NULL                              */
@@ -88,7 +91,17 @@ typedef struct {
     PyObject *heaps;       /* list of weakrefs to open heaps (wild ptrs) */
     PyObject *pkg_prefix;  /* str: directory of the heapviz package     */
     PyObject *segv_type;   /* heapviz.SegmentationFault (set by Python) */
-} module_state;
+};
+
+module_state *hvpy_state_of_type(PyTypeObject *tp);
+
+/* The module state reached from a Pointer: through its heap when it has
+ * one (cached, no type walk), else through its type. */
+static inline module_state *hvpy_pointer_state(PyObject *p, HeapObject *heap)
+{
+    return heap != NULL && heap->st != NULL ? heap->st
+                                            : hvpy_state_of_type(Py_TYPE(p));
+}
 
 /* module.c */
 module_state *hvpy_state_of_type(PyTypeObject *tp);

@@ -37,7 +37,7 @@ int hvpy_heap_alive(HeapObject *self)
 
 static module_state *state_of(HeapObject *self)
 {
-    return hvpy_state_of_type(Py_TYPE(self));
+    return self->st != NULL ? self->st : hvpy_state_of_type(Py_TYPE(self));
 }
 
 /* After each operation: the live viewer's step hook, if any. */
@@ -79,7 +79,7 @@ static int heap_init(HeapObject *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwds, "|$KKiiiIKKKppppp iIKI:Heap", kw, &size, &max_size,
+            args, kwds, "|$KKiiiIKKKpppppiIKI:Heap", kw, &size, &max_size,
             &policy, &order, &coalesce, &align, &base, &mmap_threshold,
             &split_threshold, &footer, &magic, &record, &shadow, &debug_check,
             &checks, &ring, &history_limit, &stack))
@@ -107,6 +107,7 @@ static int heap_init(HeapObject *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     self->checks = checks;
+    self->st = hvpy_state_of_type(Py_TYPE(self));
     self->sites = hvpy_sites_new();
     self->roots = hvpy_roots_new();
     self->prov = PyDict_New();

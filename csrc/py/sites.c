@@ -23,7 +23,6 @@ struct site_cache {
     site_entry_t *slots;
     size_t mask;  /* capacity - 1, capacity a power of two */
     size_t used;
-    PyObject *internal; /* dict: code -> bool, "inside heapviz?" */
 };
 
 site_cache_t *hvpy_sites_new(void)
@@ -46,7 +45,6 @@ void hvpy_sites_free(site_cache_t *c)
         return;
     for (size_t i = 0; i <= c->mask; i++)
         Py_XDECREF(c->slots[i].code);
-    Py_XDECREF(c->internal);
     free(c->slots);
     free(c);
 }
@@ -79,26 +77,15 @@ static int grow(site_cache_t *c)
     return 0;
 }
 
-/* Is this code object part of the heapviz package (skip its frames)? */
+/* Is this code object part of the heapviz package (skip its frames)?  Asked
+ * once per (code, offset): the answer is cached as SITE_INTERNAL. */
 static int is_internal(HeapObject *heap, PyCodeObject *code)
 {
-    module_state *st = hvpy_state_of_type(Py_TYPE(heap));
-    site_cache_t *c = heap->sites;
+    module_state *st = heap->st;
     if (st == NULL || st->pkg_prefix == NULL)
         return 0;
-    if (c->internal == NULL && (c->internal = PyDict_New()) == NULL)
-        return -1;
-    PyObject *known = PyDict_GetItemWithError(c->internal, (PyObject *)code);
-    if (known != NULL)
-        return known == Py_True;
-    if (PyErr_Occurred())
-        return -1;
-    int inside = PyUnicode_Tailmatch(code->co_filename, st->pkg_prefix, 0,
-                                     PY_SSIZE_T_MAX, -1) == 1;
-    if (PyDict_SetItem(c->internal, (PyObject *)code,
-                       inside ? Py_True : Py_False) < 0)
-        return -1;
-    return inside;
+    return PyUnicode_Tailmatch(code->co_filename, st->pkg_prefix, 0,
+                               PY_SSIZE_T_MAX, -1) == 1;
 }
 
 static uint32_t intern_frame(HeapObject *heap, PyFrameObject *f,
@@ -118,62 +105,61 @@ static uint32_t intern_frame(HeapObject *heap, PyFrameObject *f,
     return site;
 }
 
-/* The innermost frame outside heapviz (new reference) or NULL. */
-static PyFrameObject *student_frame(HeapObject *heap)
+#define SITE_INTERNAL UINT32_MAX
+
+/* The site of one frame, from the cache or computed and cached. */
+static uint32_t frame_site(HeapObject *heap, PyFrameObject *f)
 {
-    PyFrameObject *f = PyEval_GetFrame();
-    Py_XINCREF(f);
-    while (f != NULL) {
-        PyCodeObject *code = PyFrame_GetCode(f);
-        int inside = is_internal(heap, code);
-        Py_DECREF(code);
-        if (inside <= 0) {
-            if (inside < 0)
-                PyErr_Clear();
-            return f;
+    site_cache_t *c = heap->sites;
+    PyCodeObject *code = PyFrame_GetCode(f);
+    int lasti = PyFrame_GetLasti(f);
+    size_t i = slot_of(c, (PyObject *)code, lasti);
+    for (; c->slots[i].code != NULL; i = (i + 1) & c->mask) {
+        if (c->slots[i].code == (PyObject *)code &&
+            c->slots[i].lasti == lasti) {
+            Py_DECREF(code);
+            return c->slots[i].site;
         }
-        PyFrameObject *back = PyFrame_GetBack(f);
-        Py_DECREF(f);
-        f = back;
     }
-    return NULL;
+    uint32_t site = is_internal(heap, code) ? SITE_INTERNAL
+                                            : intern_frame(heap, f, code);
+    if ((c->used + 1) * 2 > c->mask + 1) {
+        if (grow(c) < 0) {
+            Py_DECREF(code);
+            return site; /* keep working uncached */
+        }
+        i = slot_of(c, (PyObject *)code, lasti);
+        while (c->slots[i].code != NULL)
+            i = (i + 1) & c->mask;
+    }
+    c->slots[i].code = (PyObject *)code; /* the cache keeps this reference */
+    c->slots[i].lasti = lasti;
+    c->slots[i].site = site;
+    c->used++;
+    return site;
 }
 
 uint32_t hvpy_current_site(HeapObject *heap)
 {
     if (heap->h == NULL || heap->sites == NULL)
         return 0;
-    PyFrameObject *f = student_frame(heap);
-    if (f == NULL)
-        return 0;
-    site_cache_t *c = heap->sites;
-    PyCodeObject *code = PyFrame_GetCode(f);
-    int lasti = PyFrame_GetLasti(f);
-    size_t i = slot_of(c, (PyObject *)code, lasti);
-    uint32_t site = 0;
-    while (c->slots[i].code != NULL) {
-        if (c->slots[i].code == (PyObject *)code && c->slots[i].lasti == lasti) {
-            site = c->slots[i].site;
-            goto done;
+    PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
+    uint32_t site = f ? frame_site(heap, f) : 0;
+    if (site != SITE_INTERNAL)
+        return site;
+    /* called from inside heapviz (strcpy, strdup…): the caller's line */
+    f = PyFrame_GetBack(f);
+    while (f != NULL) {
+        site = frame_site(heap, f);
+        if (site != SITE_INTERNAL) {
+            Py_DECREF(f);
+            return site;
         }
-        i = (i + 1) & c->mask;
+        PyFrameObject *back = PyFrame_GetBack(f);
+        Py_DECREF(f);
+        f = back;
     }
-    site = intern_frame(heap, f, code);
-    if ((c->used + 1) * 2 > c->mask + 1) {
-        if (grow(c) < 0)
-            goto done; /* keep working uncached */
-        i = slot_of(c, (PyObject *)code, lasti);
-        while (c->slots[i].code != NULL)
-            i = (i + 1) & c->mask;
-    }
-    c->slots[i].code = Py_NewRef((PyObject *)code);
-    c->slots[i].lasti = lasti;
-    c->slots[i].site = site;
-    c->used++;
-done:
-    Py_DECREF(code);
-    Py_DECREF(f);
-    return site;
+    return 0;
 }
 
 /* (file, line, function) of a site, or None for site 0 / unknown. */
