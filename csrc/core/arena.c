@@ -1,7 +1,7 @@
 /* arena.c — the one shared mapping and the handles over it.
  *
  *   [ arena header | event ring | sites, buckets, string pool |
- *     side table (32 bytes per 16 heap bytes) | shadow (1 byte per byte of
+ *     side table (16 bytes per 16 heap bytes) | shadow (1 byte per byte of
  *     heap, mmap and stack regions) | heap | mmap region | stack region ]
  *
  * Everything inside is addressed by offsets, so a reader that maps the
@@ -118,7 +118,29 @@ void _hv_arena_bind(hv_heap_t *h, void *map, uint64_t map_size)
     h->split_min = ar->split_min;
     h->epi_size = ar->cfg.policy == HV_POLICY_BUDDY ? 0 : ar->hs;
     h->shadow_on = ar->cfg.shadow;
+    h->recording = ar->recording;
+    h->one_list = h->pol->list_of == _hv_one_list_of;
     h->check_each = ar->cfg.debug_check || HV_DEBUG;
+}
+
+/* The break moved up: fault in the pages ahead of it — heap, side table
+ * and shadow — a batch at a time, so growing the heap costs a system call
+ * now and then rather than a page fault per page of each. */
+void _hv_arena_populate(hv_heap_t *h)
+{
+    hv_arena_t *ar = h->ar;
+    if (ar->brk <= h->populated)
+        return;
+    uint64_t from = h->populated & ~(uint64_t)(HV_PAGE - 1);
+    uint64_t to = _hv_round_up(ar->brk + ar->brk / 4 + (64u << 10), SECTION);
+    to = to < ar->heap_max ? to : ar->heap_max;
+    _hv_os_populate(h->heap + from, to - from);
+    uint64_t s0 = from / 16 * sizeof(hv_side_t) & ~(uint64_t)(HV_PAGE - 1);
+    uint64_t s1 = _hv_round_up(to / 16 * sizeof(hv_side_t), HV_PAGE);
+    _hv_os_populate((uint8_t *)h->side + s0, s1 - s0);
+    if (h->shadow_on)
+        _hv_os_populate(h->shadow + from, to - from);
+    h->populated = to;
 }
 
 static void init_state(hv_heap_t *h)
@@ -129,7 +151,7 @@ static void init_state(hv_heap_t *h)
     ar->rover = HV_NIL;
     ar->nlists = (uint32_t)h->pol->list_count(h);
     ar->ring_mask = ar->cfg.ring_capacity - 1;
-    ar->recording = ar->cfg.record;
+    ar->recording = h->recording = ar->cfg.record;
     ar->nsites = 1;    /* site 0 is "unknown" */
     ar->pool_used = 1; /* pool offset 0 is "" */
     ar->sp = ar->stack_max;
@@ -138,6 +160,7 @@ static void init_state(hv_heap_t *h)
         h->pol->init(h);
     else
         _hv_brk_init(h);
+    _hv_arena_populate(h);
 }
 
 hv_err_t hv_heap_create(const hv_config_t *cfg, hv_heap_t **out,

@@ -41,6 +41,7 @@ hv_err_t _hv_brk_grow(hv_heap_t *h, uint64_t incr, uint32_t *block)
     bool prev = _hv_bprev(_hv_hdr(h, off));
     uint64_t old = ar->brk;
     ar->brk += incr;
+    _hv_arena_populate(h);
     put_epilogue(h, false);
     _hv_block_set_free(h, off, (uint32_t)incr, prev);
     _hv_shadow_free_block(h, off, (uint32_t)incr);
@@ -89,15 +90,11 @@ static hv_err_t sbrk_up(hv_heap_t *h, uint64_t n, hv_addr_t *old)
     bool prev = _hv_bprev(_hv_hdr(h, off));
     *old = h->base + ar->brk;
     ar->brk += size;
+    _hv_arena_populate(h);
     put_epilogue(h, true);
     _hv_block_set_alloc(h, off, (uint32_t)size, prev);
-    hv_side_t *s = &h->side[off >> 4];
-    *s = (hv_side_t){.seq = h->cur_op,
-                     .start = off,
-                     .requested = (uint32_t)n,
-                     .site = h->cur_site,
-                     .gen = s->gen,
-                     .flags = HV_SIDE_LIVE | HV_SIDE_SBRK};
+    _hv_side_live(_hv_side(h, off), off, h->cur_op, h->cur_site, (uint32_t)n,
+                  HV_SIDE_LIVE | HV_SIDE_SBRK);
     _hv_shadow_alloc_block(h, off, (uint32_t)size, n, HV_SH_UNINIT);
     ar->c.in_use += size;
     ar->c.alloc_blocks++;

@@ -41,18 +41,19 @@ uint64_t hv_heap_version(const hv_heap_t *h)
     return atomic_load_explicit(&h->ar->version, memory_order_acquire);
 }
 
-/* Event seq s lives at hist[s % hist_cap] (while the buffer still grows,
- * every s < hist_cap). */
-static bool history_room(hv_heap_t *h, uint64_t seq)
+/* Event seq s lives at hist[s % hist_cap]: while the buffer grows every
+ * s < hist_cap, and once it is full, hist_pos wraps round. */
+static bool history_grow(hv_heap_t *h)
 {
-    if (seq < h->hist_cap || h->hist_cap >= h->hist_limit)
-        return h->hist_cap > 0;
+    if (h->hist_cap >= h->hist_limit)
+        return false;
     uint64_t cap = h->hist_cap ? h->hist_cap * 2 : 1024;
-    if (cap > h->hist_limit) cap = h->hist_limit;
+    if (cap > h->hist_limit)
+        cap = h->hist_limit;
     hv_event_t *p = realloc(h->hist, cap * sizeof *p);
     if (!p) { /* keep what we have and start dropping the oldest */
         h->hist_limit = h->hist_cap;
-        return h->hist_cap > 0;
+        return false;
     }
     h->hist = p;
     h->hist_cap = cap;
@@ -65,7 +66,12 @@ static void put(hv_heap_t *h, hv_event_t *e)
     uint64_t seq = atomic_load_explicit(&ar->ring_head, memory_order_relaxed);
     e->seq = seq;
     h->ring[seq & ar->ring_mask] = *e;
-    if (h->hist_limit && history_room(h, seq)) h->hist[seq % h->hist_cap] = *e;
+    if (h->hist_limit) {
+        if (h->hist_pos == h->hist_cap && !history_grow(h))
+            h->hist_pos = 0;
+        if (h->hist_cap)
+            h->hist[h->hist_pos++] = *e;
+    }
     atomic_store_explicit(&ar->ring_head, seq + 1, memory_order_release);
 }
 
@@ -85,7 +91,7 @@ void _hv_emit_slow(hv_heap_t *h, uint16_t kind, uint16_t flags, uint64_t addr,
 
 uint64_t hv_event_record(hv_heap_t *h, const hv_event_t *ev)
 {
-    if (h->readonly || !h->ar->recording) return UINT64_MAX;
+    if (h->readonly || !h->recording) return UINT64_MAX;
     hv_event_t e = *ev;
     if (e.op == 0) e.op = ++h->ar->c.ops;
     put(h, &e);
@@ -94,7 +100,7 @@ uint64_t hv_event_record(hv_heap_t *h, const hv_event_t *ev)
 
 void hv_set_recording(hv_heap_t *h, bool on)
 {
-    if (!h->readonly) h->ar->recording = on;
+    if (!h->readonly) h->ar->recording = h->recording = on;
 }
 
 void _hv_history_free(hv_heap_t *h)

@@ -17,7 +17,7 @@
 
 static int list_of(const hv_heap_t *h, uint32_t size)
 {
-    return h->pol->list_of(h, size);
+    return h->one_list ? 0 : h->pol->list_of(h, size);
 }
 
 static void mark(hv_heap_t *h, int list, bool nonempty)

@@ -54,13 +54,8 @@ static void commit_alloc(hv_heap_t *h, uint32_t off, uint64_t n, uint8_t st)
 {
     hv_arena_t *ar = h->ar;
     uint32_t size = _hv_bsize(_hv_hdr(h, off));
-    hv_side_t *s = &h->side[off >> 4];
-    s->seq = h->cur_op;
-    s->start = off;
-    s->requested = (uint32_t)n;
-    s->site = h->cur_site;
-    s->free_site = 0;
-    s->flags = HV_SIDE_LIVE;
+    _hv_side_live(_hv_side(h, off), off, h->cur_op, h->cur_site, (uint32_t)n,
+                  HV_SIDE_LIVE);
     ar->c.in_use += size;
     ar->c.alloc_blocks++;
     ar->c.payload += n;
@@ -75,15 +70,15 @@ hv_err_t _hv_place(hv_heap_t *h, uint32_t off, uint32_t asize, uint64_t n,
 {
     (void)n;
     uint32_t w = _hv_hdr(h, off), size = _hv_bsize(w);
+    int list = h->one_list ? 0 : h->pol->list_of(h, size);
     if (_hv_balloc(w) || size < asize || !_hv_size_ok(h, off, w) ||
         _hv_ftr(h, off, size) != w)
         return HV_ECORRUPT; /* glibc: "malloc(): memory corruption" */
     _hv_emit(h, HV_EV_PLACE, HV_EVF_SUB, _hv_uaddr(h, off), size, searched,
-             (uint64_t)h->pol->list_of(h, size));
+             (uint64_t)list);
     hv_err_t err = _hv_list_remove(h, off);
     if (err) return err;
-    _hv_block_set_alloc(h, off, size, _hv_bprev(w));
-    uint32_t rem = _hv_block_split(h, off, asize);
+    uint32_t rem = _hv_block_take(h, off, size, asize, _hv_bprev(w));
     if (rem != HV_NIL) {
         _hv_shadow_free_header(h, rem, size - asize);
         if (h->ar->cfg.coalesce == HV_COALESCE_DEFERRED) h->ar->unmerged = 1;
@@ -150,12 +145,11 @@ static hv_err_t validate(const hv_heap_t *h, hv_addr_t p, hv_free_mode_t mode,
     uint64_t end = ar->brk - h->epi_size;
     if (!_hv_start_ok(h, o) || o >= end)
         return HV_EBADFREE; /* glibc: "free(): invalid pointer" */
-    const hv_side_t *s = &h->side[o >> 4];
+    uint32_t flags = _hv_side_flags(_hv_side(h, o), o);
     if (mode == HV_FREE_CHECKED) {
-        if (s->start != o || !(s->flags & (HV_SIDE_LIVE | HV_SIDE_FREED)))
-            return HV_EBADFREE;
-        if (!(s->flags & HV_SIDE_LIVE)) return HV_EDOUBLEFREE;
-        if (s->flags & HV_SIDE_SBRK) return HV_EBADFREE;
+        if (!flags) return HV_EBADFREE;
+        if (!(flags & HV_SIDE_LIVE)) return HV_EDOUBLEFREE;
+        if (flags & HV_SIDE_SBRK) return HV_EBADFREE;
     }
     uint32_t w = _hv_hdr(h, o), size = _hv_bsize(w);
     if (!_hv_size_ok(h, o, w))
@@ -175,25 +169,17 @@ static hv_err_t release(hv_heap_t *h, uint32_t off)
 {
     hv_arena_t *ar = h->ar;
     uint32_t w = _hv_hdr(h, off), size = _hv_bsize(w);
-    hv_side_t *s = &h->side[off >> 4];
-    if (s->start == off && (s->flags & HV_SIDE_LIVE))
-        ar->c.payload -= s->requested;
-    s->start = off;
-    s->flags = HV_SIDE_FREED;
-    s->free_site = h->cur_site;
-    s->gen++;
+    hv_side_t *s = _hv_side(h, off);
+    if (_hv_side_flags(s, off) & HV_SIDE_LIVE) ar->c.payload -= s->size;
+    _hv_side_freed(s, off, h->cur_site);
     if (_hv_balloc(w)) {
         ar->c.in_use -= size;
         ar->c.alloc_blocks--;
     }
     if (h->pol->release) return h->pol->release(h, off);
-    _hv_block_set_free(h, off, size, _hv_bprev(w));
-    _hv_shadow_free_block(h, off, size);
-    hv_err_t err = HV_OK;
-    if (ar->cfg.coalesce == HV_COALESCE_IMMEDIATE)
-        err = _hv_block_coalesce(h, &off);
-    else if (ar->cfg.coalesce == HV_COALESCE_DEFERRED)
+    if (ar->cfg.coalesce == HV_COALESCE_DEFERRED)
         ar->unmerged = 1;
+    hv_err_t err = _hv_block_free(h, &off);
     return err ? err : _hv_list_insert(h, off);
 }
 
@@ -213,9 +199,8 @@ static hv_err_t do_free(hv_heap_t *h, hv_addr_t p, hv_free_mode_t mode,
     hv_err_t err = validate(h, p, mode, &off);
     if (err) return err;
     uint32_t size = _hv_bsize(_hv_hdr(h, off));
-    const hv_side_t *s = &h->side[off >> 4];
-    uint64_t req =
-        s->start == off && (s->flags & HV_SIDE_LIVE) ? s->requested : 0;
+    const hv_side_t *s = _hv_side(h, off);
+    uint64_t req = _hv_side_flags(s, off) & HV_SIDE_LIVE ? s->size : 0;
     if ((err = release(h, off))) return err;
     _hv_emit(h, HV_EV_FREE, flags, p, req, _hv_uaddr(h, off), size);
     return HV_OK;
@@ -348,11 +333,11 @@ static hv_err_t do_realloc(hv_heap_t *h, hv_addr_t p, uint64_t n,
     }
     hv_err_t err = validate(h, p, mode, &off);
     if (err) return err;
-    hv_side_t *s = &h->side[off >> 4];
+    hv_side_t *s = _hv_side(h, off);
     uint32_t size = _hv_bsize(_hv_hdr(h, off));
     uint64_t cap = size - h->hs - h->ftr;
     uint64_t old =
-        s->start == off && (s->flags & HV_SIDE_LIVE) ? s->requested : cap;
+        _hv_side_flags(s, off) & HV_SIDE_LIVE ? s->size : cap;
     bool big = h->ar->cfg.mmap_threshold && n >= h->ar->cfg.mmap_threshold;
     if (!big && n <= h->ar->heap_max) {
         uint32_t asize = _hv_adjust(h, n);
@@ -366,7 +351,7 @@ static hv_err_t do_realloc(hv_heap_t *h, hv_addr_t p, uint64_t n,
         h->ar->c.payload += n - old;
         if (h->ar->c.payload > h->ar->c.peak_payload)
             h->ar->c.peak_payload = h->ar->c.payload;
-        s->requested = (uint32_t)n;
+        s->size = (uint32_t)n;
         _hv_shadow_resize(h, off, size, old, n);
         *out = p;
         _hv_emit(h, HV_EV_REALLOC, HV_EVF_INPLACE, p, n, p, old);

@@ -47,23 +47,22 @@ static const hv_addr_t HV_STACK_TOP = 0x7ffffffff000ull;
  * Shared records (all inside the arena)
  * ---------------------------------------------------------------------- */
 
-/* Per-block side table, one entry per 16 heap bytes, indexed by
+/* Per-block side table, one 16-byte entry per 16 heap bytes, indexed by
  * block start / 16 (no two blocks start in the same 16 bytes because
- * min_block >= 16).  `start` tells which offset the entry is about. */
+ * min_block >= 16).  The entry names which of those 16 offsets it is
+ * about, so a stale entry is never mistaken for a block.  Accessors below
+ * (the packing keeps the table as dense as the heap it describes). */
 typedef struct hv_side {
-    uint64_t seq;       /* operation number of the allocation            */
-    uint32_t start;     /* block start offset this entry describes       */
-    uint32_t requested; /* bytes asked for                               */
-    uint32_t site;      /* allocation site                               */
-    uint32_t free_site; /* where it was last freed                       */
-    uint32_t gen;       /* bumped by every free of this block start      */
-    uint32_t flags;     /* HV_SIDE_*                                     */
+    uint32_t seq;  /* low 32 bits of the allocation's operation number  */
+    uint32_t site; /* allocation site                                   */
+    uint32_t size; /* live: bytes requested; freed: where it was freed  */
+    uint32_t tag;  /* generation << 8 | (start & 15) << 4 | HV_SIDE_*   */
 } hv_side_t;
 
 enum {
-    HV_SIDE_LIVE = 1u << 0,  /* an allocated block starts at `start`       */
-    HV_SIDE_FREED = 1u << 1, /* the block at `start` was freed             */
-    HV_SIDE_SBRK = 1u << 2,  /* the live block came from hv_sbrk           */
+    HV_SIDE_LIVE = 1u << 0,  /* an allocated block starts here            */
+    HV_SIDE_FREED = 1u << 1, /* the block that started here was freed     */
+    HV_SIDE_SBRK = 1u << 2,  /* the live block came from hv_sbrk          */
 };
 
 /* A mapping in the mmap region (mmapped chunk or raw hv_mmap). */
@@ -181,6 +180,8 @@ struct hv_heap {
     bool readonly;   /* attached reader                           */
     bool check_each; /* hv_check after every operation            */
     bool shadow_on;  /* cfg.shadow, cached                        */
+    bool recording;  /* the arena's `recording`, cached           */
+    bool one_list;   /* the policy keeps a single free list       */
     uint8_t *heap;   /* heap start                                */
     uint8_t *mmap;   /* mmap region start                         */
     uint8_t *stack;  /* stack region start                        */
@@ -210,7 +211,11 @@ struct hv_heap {
      * then wraps (event seq s lives at hist[s % hist_cap]) */
     hv_event_t *hist;
     uint64_t hist_cap;
+    uint64_t hist_pos;    /* where the next event goes                 */
     uint64_t hist_limit;
+
+    uint64_t populated; /* heap bytes whose pages (and side table and
+                           shadow) are already faulted in              */
 
     /* last interned sites, checked by content before use */
     struct {
@@ -218,6 +223,45 @@ struct hv_heap {
         uint32_t line, id;
     } site_cache[64];
 };
+
+/* The side-table entry of the block starting at off. */
+static inline hv_side_t *_hv_side(const hv_heap_t *h, uint32_t off)
+{
+    return &h->side[off >> 4];
+}
+/* HV_SIDE_* flags when the entry describes a block starting exactly at
+ * off, else 0. */
+static inline uint32_t _hv_side_flags(const hv_side_t *s, uint32_t off)
+{
+    uint32_t f = s->tag & 15;
+    return f && ((s->tag >> 4) & 15) == (off & 15) ? f : 0;
+}
+static inline uint32_t _hv_side_gen(const hv_side_t *s) { return s->tag >> 8; }
+/* The start offset an entry at index idx describes. */
+static inline uint32_t _hv_side_start(const hv_side_t *s, uint32_t idx)
+{
+    return idx << 4 | ((s->tag >> 4) & 15);
+}
+/* The full operation number: the latest one whose low bits match. */
+static inline uint64_t _hv_side_seq(const hv_heap_t *h, const hv_side_t *s)
+{
+    uint64_t now = h->ar->c.ops;
+    return now - (uint32_t)((uint32_t)now - s->seq);
+}
+static inline void _hv_side_live(hv_side_t *s, uint32_t off, uint64_t op,
+                                 uint32_t site, uint32_t n, uint32_t flags)
+{
+    s->seq = (uint32_t)op;
+    s->site = site;
+    s->size = n;
+    s->tag = (s->tag & ~0xFFu) | (off & 15) << 4 | flags;
+}
+/* A free of the block at off: the generation moves on. */
+static inline void _hv_side_freed(hv_side_t *s, uint32_t off, uint32_t site)
+{
+    s->size = site;
+    s->tag = ((s->tag >> 8) + 1) << 8 | (off & 15) << 4 | HV_SIDE_FREED;
+}
 
 /* Rounding helpers (a is a power of two). */
 static inline uint64_t _hv_round_up(uint64_t n, uint64_t a)
@@ -233,6 +277,7 @@ int _hv_os_attach(int fd, bool readonly, void **out, uint64_t *size);
 int _hv_os_unmap(void *p, uint64_t size);
 int _hv_os_protect(void *p, uint64_t size, bool accessible);
 int _hv_os_release(int fd, void *p, uint64_t off, uint64_t size);
+int _hv_os_populate(void *p, uint64_t size);
 uint64_t _hv_os_page_size(void);
 
 /* ------------------------------------------------------------------------
@@ -244,6 +289,7 @@ hv_err_t _hv_config_validate(const hv_config_t *cfg, const char **bad_field);
  * arena.c — lays out the mapping and builds handles over it
  * ---------------------------------------------------------------------- */
 void _hv_arena_bind(hv_heap_t *h, void *map, uint64_t map_size);
+void _hv_arena_populate(hv_heap_t *h);
 
 /* ------------------------------------------------------------------------
  * brk.c — the break and hv_sbrk
@@ -283,7 +329,7 @@ static inline void _hv_emit(hv_heap_t *h, uint16_t kind, uint16_t flags,
                             uint64_t addr, uint64_t size, uint64_t a,
                             uint64_t b)
 {
-    if (h->ar->recording) _hv_emit_slow(h, kind, flags, addr, size, a, b);
+    if (h->recording) _hv_emit_slow(h, kind, flags, addr, size, a, b);
 }
 
 /* ------------------------------------------------------------------------

@@ -97,6 +97,7 @@ static hv_err_t grow(hv_heap_t *h)
     if (old * 2 > top(h)) return HV_ENOMEM;
     uint32_t off = (uint32_t)old;
     h->ar->brk = old * 2;
+    _hv_arena_populate(h);
     make_free(h, off, (uint32_t)old);
     h->ar->c.n_grow++;
     _hv_emit(h, HV_EV_GROW, HV_EVF_SUB, _hv_uaddr(h, off), old, 0, 0);

@@ -16,8 +16,9 @@
 void _hv_describe(const hv_heap_t *h, uint32_t off, hv_block_t *b)
 {
     uint32_t w = _hv_hdr(h, off), size = _hv_bsize(w);
-    const hv_side_t *s = &h->side[off >> 4];
-    bool mine = s->start == off, live = mine && (s->flags & HV_SIDE_LIVE);
+    const hv_side_t *s = _hv_side(h, off);
+    uint32_t flags = _hv_side_flags(s, off);
+    bool mine = flags != 0, live = flags & HV_SIDE_LIVE;
     bool alloc = _hv_balloc(w);
     uint32_t tail = alloc ? h->ftr : h->fftr;
     *b = (hv_block_t){
@@ -30,20 +31,20 @@ void _hv_describe(const hv_heap_t *h, uint32_t off, hv_block_t *b)
         .magic = h->ar->cfg.magic ? _hv_w(h, off)[1] : 0,
         .prev_alloc = _hv_bprev(w),
         .has_footer = tail != 0,
-        .seq = mine ? s->seq : 0,
+        .seq = mine ? _hv_side_seq(h, s) : 0,
         .site = mine ? s->site : 0,
-        .gen = mine ? s->gen : 0,
+        .gen = mine ? _hv_side_gen(s) : 0,
         .list = -1,
     };
     if (alloc) {
-        b->state = live && (s->flags & HV_SIDE_SBRK) ? HV_BLOCK_SBRK
+        b->state = live && (flags & HV_SIDE_SBRK) ? HV_BLOCK_SBRK
                                                      : HV_BLOCK_ALLOCATED;
-        b->requested = live ? s->requested : 0;
+        b->requested = live ? s->size : 0;
         return;
     }
     uint32_t next = _hv_next(h, off), prev = _hv_prev(h, off);
     b->state = HV_BLOCK_FREE;
-    b->free_site = mine ? s->free_site : 0;
+    b->free_site = flags & HV_SIDE_FREED ? s->size : 0;
     b->list = h->pol->list_of(h, size);
     b->next_free = next == HV_NIL ? 0 : _hv_uaddr(h, next);
     b->prev_free = prev == HV_NIL ? 0 : _hv_uaddr(h, prev);
@@ -224,8 +225,7 @@ static int visit_find(const hv_block_t *b, void *arg)
 /* O(1) for allocated blocks: the side table knows where they start. */
 static bool from_side(const hv_heap_t *h, uint32_t off, hv_block_t *out)
 {
-    const hv_side_t *s = &h->side[off >> 4];
-    if (s->start != off || !(s->flags & HV_SIDE_LIVE) ||
+    if (!(_hv_side_flags(_hv_side(h, off), off) & HV_SIDE_LIVE) ||
         !_hv_start_ok(h, off) || off >= h->ar->brk - h->epi_size)
         return false;
     uint32_t w = _hv_hdr(h, off);
@@ -260,8 +260,9 @@ static hv_err_t find_block(const hv_heap_t *h, hv_addr_t a, bool exact,
     if (exact && from_side(h, off, out)) return HV_OK;
     /* the nearest allocated start at or below a, if it covers a */
     for (uint32_t i = 0; !exact && i < 8 && i <= (off >> 4); i++) {
-        const hv_side_t *s = &h->side[(off >> 4) - i];
-        if (s->start <= off && from_side(h, s->start, out)) {
+        uint32_t idx = (off >> 4) - i;
+        uint32_t start = _hv_side_start(&h->side[idx], idx);
+        if (start <= off && from_side(h, start, out)) {
             if (a - out->addr < out->size) return HV_OK;
             break;
         }
