@@ -36,6 +36,14 @@ _core._set_hooks(_memory_error, SegmentationFault, os.path.dirname(os.path.abspa
 
 __version__ = "0.1.0"
 
+
+def load(path: str) -> object:
+    """Read a .hvlog recording made by Heap.save(); see heapviz.recording."""
+    from heapviz import recording
+
+    return recording.load(path)
+
+
 __all__ = [
     "NULL",
     "Block",
@@ -56,6 +64,7 @@ __all__ = [
     "UninitializedRead",
     "UseAfterFree",
     "UseAfterReturn",
+    "load",
     "memcpy",
     "memset",
     "sizeof",

@@ -304,6 +304,31 @@ class Heap(_core.Heap):
 
         return viewer.show(self, step=step)
 
+    def watch(self) -> Any:
+        """A live widget under the notebook cell that follows later operations."""
+        from heapviz import display
+
+        return display.watch(self)
+
+    def snapshot(self) -> Any:
+        """A frozen picture of the heap now, shown inline by Jupyter."""
+        from heapviz import display
+
+        return display.snapshot(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from heapviz import display
+
+        return display.mimebundle(self, include, exclude)
+
+    # --- recordings (heapviz.recording) -----------------------------------------------
+
+    def save(self, path: str) -> None:
+        """Write the recorded history as a .hvlog recording (heapviz.load reads it)."""
+        from heapviz import recording
+
+        recording.save(self, path)
+
     # --- lifetime -------------------------------------------------------------------
 
     def close(self) -> None:
