@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from heapviz import _core
-from heapviz._core import NULL, Pointer, memcpy as _memcpy, sizeof  # noqa: F401
+from heapviz._core import NULL, Pointer, sizeof
 from heapviz.cstring import memcpy, memset, strcat, strcpy, strlen, strncpy
 from heapviz.errors import (
     BufferOverflow,

@@ -37,7 +37,8 @@ def _row(b: Block) -> str:
     if b.state == "free":
         nxt = f"0x{b.next_free:x}" if b.next_free else "NULL"
         links = f"  next → {nxt}"
-    return f"  0x{b.address:08x}  {what} size {b.size:>6}  payload 0x{b.payload:x}  {req}{site}{links}"
+    return (f"  0x{b.address:08x}  {what} size {b.size:>6}  payload 0x{b.payload:x}  "
+            f"{req}{site}{links}")
 
 
 def table(h: Heap) -> str:

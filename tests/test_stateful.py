@@ -7,6 +7,8 @@ positive of the error detector (issue 3) fails these tests too.
 
 from __future__ import annotations
 
+import itertools
+
 import hypothesis.strategies as st
 from hypothesis import settings
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
@@ -85,7 +87,7 @@ def machine_for(policy: str, order: str = "address", coalesce: str = "immediate"
         def consistent(self) -> None:
             assert self.h.check() == []
             spans = sorted((a, a + len(d)) for a, (_, d) in self.live.items())
-            for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+            for (_, end), (start, _) in itertools.pairwise(spans):
                 assert end <= start, "live blocks overlap"
             for a, (p, d) in self.live.items():
                 assert p.read(len(d)) == d, f"contents of 0x{a:x} changed"

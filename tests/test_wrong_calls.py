@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import heapviz
-from heapviz import NULL, Heap, Pointer
+from heapviz import Heap, Pointer
 
 
 def _h() -> Heap:
