@@ -55,8 +55,8 @@
 extern char **environ;
 
 #define MAX_RUNS 64
-#define INNER_OPS 20000 /* warm runs replay a trace until this many ops  */
 #define ALIGN 8         /* the lab's alignment                           */
+#define WARMUP_MS 500   /* at most this long to reach the steady state   */
 
 /* ------------------------------------------------------------------------
  * Memory for the benchmark's own data comes from mmap, never malloc, so
@@ -567,10 +567,14 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static uint32_t inner_reps(const trace_t *t)
+/* How many replays make one timed run last at least min_ns, given how long
+ * one replay took. */
+static uint32_t reps_for(double one_ns, double min_ns)
 {
-    uint32_t r = t->nops ? INNER_OPS / t->nops : 1;
-    return r ? r : 1;
+    if (one_ns <= 0 || one_ns >= min_ns)
+        return 1;
+    double r = min_ns / one_ns + 1;
+    return r > 100000 ? 100000 : (uint32_t)r;
 }
 
 /* ------------------------------------------------------------------------
@@ -591,50 +595,51 @@ static const glibc_mode_t GLIBC_MODES[] = {
 };
 #define N_GLIBC_MODES (sizeof GLIBC_MODES / sizeof GLIBC_MODES[0])
 
-/* In the child: "checked" = checked run + warm runs; "cold" = one run. */
-static int glibc_child(const char *what, int runs, const char *path)
+/* In a child: "checked" = the checked run (prints the peak footprint);
+ * "warm" = a warm-up replay, then one timed run of enough replays to last
+ * min_ms; "cold" = one timed replay in this fresh process. */
+static int glibc_child(const char *what, double min_ms, const char *path)
 {
     trace_t t;
     trace_load(&t, path);
-    uint64_t *ptrs = xmap((size_t)t.nids * 8), *sizes = xmap((size_t)t.nids * 8);
+    uint64_t *ptrs = xmap((size_t)t.nids * 8 + 8);
+    uint64_t *sizes = xmap((size_t)t.nids * 8 + 8);
+    double ops = t.nops ? t.nops : 1;
     if (!strcmp(what, "cold")) {
-        double ns = time_glibc(&t, ptrs, 1);
-        say(1, "cold %.3f\n", ns / (t.nops ? t.nops : 1));
-        return 0;
+        say(1, "ns %.3f\n", time_glibc(&t, ptrs, 1) / ops);
+    } else if (!strcmp(what, "warm")) {
+        uint32_t reps = reps_for(time_glibc(&t, ptrs, 1), min_ms * 1e6);
+        say(1, "ns %.3f\n", time_glibc(&t, ptrs, reps) / (ops * reps));
+    } else {
+        alloc_if_t a = {"glibc", NULL};
+        checked_t r = run_checked(&a, &t, ptrs, sizes);
+        say(1, "heap %llu\n", (unsigned long long)r.heap);
     }
-    alloc_if_t a = {"glibc", NULL};
-    checked_t r = run_checked(&a, &t, ptrs, sizes);
-    say(1, "heap %llu\n", (unsigned long long)r.heap);
-    uint32_t reps = inner_reps(&t);
-    double ops = t.nops ? (double)t.nops * reps : 1;
-    if (runs > 0)
-        time_glibc(&t, ptrs, reps); /* warm-up */
-    for (int i = 0; i < runs; i++)
-        say(1, "warm %.3f\n", time_glibc(&t, ptrs, reps) / ops);
     return 0;
 }
 
 /* Run this program as a glibc child with GLIBC_TUNABLES set (or removed);
- * parse what it says. */
-static int spawn_child(const glibc_mode_t *m, const char *what, int runs,
-                       const char *path, double *warm, int *nwarm,
-                       uint64_t *heap, double *cold)
+ * return the number it prints ("heap N" or "ns X"). */
+static double spawn_child(const glibc_mode_t *m, const char *what,
+                          double min_ms, const char *path)
 {
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return -1;
+    if (n <= 0) {
+        say(2, "trace_bench: cannot find /proc/self/exe\n");
+        exit(3);
+    }
     self[n] = 0;
-    char runs_s[16];
-    snprintf(runs_s, sizeof runs_s, "%d", runs);
-    char *argv[] = {self, "--glibc-child", (char *)what, runs_s, (char *)path,
+    char ms[32];
+    snprintf(ms, sizeof ms, "%g", min_ms);
+    char *argv[] = {self, "--glibc-child", (char *)what, ms, (char *)path,
                     NULL};
     size_t ne = 0;
     while (environ[ne])
         ne++;
     char **env = xmap((ne + 2) * sizeof(char *));
+    char tun[512];
     size_t k = 0;
-    static char tun[512];
     for (size_t i = 0; i < ne; i++)
         if (strncmp(environ[i], "GLIBC_TUNABLES=", 15))
             env[k++] = environ[i];
@@ -644,8 +649,10 @@ static int spawn_child(const glibc_mode_t *m, const char *what, int runs,
     }
     env[k] = NULL;
     int pfd[2];
-    if (pipe(pfd) < 0)
-        return -1;
+    if (pipe(pfd) < 0) {
+        perror("trace_bench: pipe");
+        exit(3);
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
@@ -656,10 +663,10 @@ static int spawn_child(const glibc_mode_t *m, const char *what, int runs,
     xunmap(env, (ne + 2) * sizeof(char *));
     close(pfd[1]);
     if (rc) {
-        close(pfd[0]);
-        return -1;
+        say(2, "trace_bench: posix_spawn: %s\n", strerror(rc));
+        exit(3);
     }
-    char buf[8192];
+    char buf[256];
     size_t used = 0;
     for (;;) {
         ssize_t r = read(pfd[0], buf + used, sizeof buf - 1 - used);
@@ -672,21 +679,16 @@ static int spawn_child(const glibc_mode_t *m, const char *what, int runs,
     int status;
     waitpid(pid, &status, 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-        say(2, "trace_bench: the %s child failed on %s (status %d)\n", m->name,
-            path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        say(2, "trace_bench: the %s child (%s) failed on %s (status %d)\n",
+            m->name, what, path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         exit(1);
     }
-    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        unsigned long long v;
-        double d;
-        if (sscanf(line, "heap %llu", &v) == 1 && heap)
-            *heap = v;
-        else if (sscanf(line, "warm %lf", &d) == 1 && warm && *nwarm < MAX_RUNS)
-            warm[(*nwarm)++] = d;
-        else if (sscanf(line, "cold %lf", &d) == 1 && cold)
-            *cold = d;
+    double v;
+    if (sscanf(buf, "heap %lf", &v) != 1 && sscanf(buf, "ns %lf", &v) != 1) {
+        say(2, "trace_bench: the %s child said '%s'\n", m->name, buf);
+        exit(3);
     }
-    return 0;
+    return v;
 }
 
 /* ------------------------------------------------------------------------
@@ -696,6 +698,7 @@ typedef struct variant {
     char name[48];
     hv_policy_t policy;
     bool footer, record, shadow;
+    bool timed; /* false: utilization only */
 } variant_t;
 
 static uint64_t max_size_for(const trace_t *t)
@@ -737,13 +740,26 @@ static hv_heap_t *make_heap(const variant_t *v, const trace_t *t)
  * Results
  * ---------------------------------------------------------------------- */
 typedef struct result {
-    double warm_ns, cold_ns; /* medians (ns per op); <0 when not measured */
+    const char *name;
+    const variant_t *v;       /* NULL: glibc                             */
+    const glibc_mode_t *g;
+    hv_heap_t *warm_heap;     /* heapviz: the heap the warm runs reuse    */
+    uint32_t reps;            /* heapviz: replays per warm run            */
     double warm[MAX_RUNS], cold[MAX_RUNS];
     int nwarm, ncold;
     uint64_t heap, tight, core_peak;
 } result_t;
 
 static FILE *json;
+
+static double median_of(const double *v, int n)
+{
+    double tmp[MAX_RUNS];
+    if (n == 0)
+        return -1;
+    memcpy(tmp, v, sizeof(double) * (size_t)n);
+    return median(tmp, n);
+}
 
 static void json_list(const double *v, int n)
 {
@@ -753,12 +769,12 @@ static void json_list(const double *v, int n)
     fputc(']', json);
 }
 
-static void emit(const trace_t *t, const char *alloc, const char *kind,
-                 result_t *r, bool first)
+static void emit(const trace_t *t, const result_t *r, bool first)
 {
     double util = r->heap ? (double)t->peak_live / (double)r->heap : 0;
-    printf("%-22s %-24s %9.1f%% %12llu %10.1f %10.1f\n", t->name, alloc,
-           100 * util, (unsigned long long)r->heap, r->warm_ns, r->cold_ns);
+    double warm = median_of(r->warm, r->nwarm), cold = median_of(r->cold, r->ncold);
+    printf("%-22s %-27s %6.1f%% %10llu %10.1f %10.1f\n", t->name, r->name,
+           100 * util, (unsigned long long)r->heap, warm, cold);
     fflush(stdout);
     if (!json)
         return;
@@ -766,11 +782,15 @@ static void emit(const trace_t *t, const char *alloc, const char *kind,
             "%s\n  {\"trace\": \"%s\", \"allocator\": \"%s\", \"kind\": \"%s\", "
             "\"ops\": %u, \"peak_live\": %llu, \"heap_size\": %llu, "
             "\"utilization\": %.6f, \"warm_ns\": %.3f, \"cold_ns\": %.3f, ",
-            first ? "" : ",", t->name, alloc, kind, t->nops,
-            (unsigned long long)t->peak_live, (unsigned long long)r->heap, util,
-            r->warm_ns, r->cold_ns);
-    if (r->tight)
-        fprintf(json, "\"tight_heap\": %llu, \"core_peak\": %llu, ",
+            first ? "" : ",", t->name, r->name, r->v ? "heapviz" : "glibc",
+            t->nops, (unsigned long long)t->peak_live,
+            (unsigned long long)r->heap, util, warm, cold);
+    if (r->v)
+        fprintf(json,
+                "\"policy\": \"%s\", \"record\": %s, \"shadow\": %s, "
+                "\"footer\": %s, \"tight_heap\": %llu, \"core_peak\": %llu, ",
+                hv_policy_name(r->v->policy), r->v->record ? "true" : "false",
+                r->v->shadow ? "true" : "false", r->v->footer ? "true" : "false",
                 (unsigned long long)r->tight, (unsigned long long)r->core_peak);
     fprintf(json, "\"warm_runs\": ");
     json_list(r->warm, r->nwarm);
@@ -784,9 +804,11 @@ static const char *POLICY_NAMES[] = {"first", "next",       "best",
 
 static void usage(void)
 {
-    fputs("usage: trace_bench [--runs N] [--quick] [--json OUT] "
-          "[--policies first,next,...] [--record-modes off,on,shadow] "
-          "[--no-glibc] [--no-cold] TRACE.rep ...\n",
+    fputs("usage: trace_bench [--runs N] [--min-run-ms MS] [--quick] "
+          "[--json OUT]\n"
+          "                   [--policies first,next,...] "
+          "[--record-modes off,on,shadow]\n"
+          "                   [--no-glibc] [--no-cold] TRACE.rep ...\n",
           stderr);
     exit(2);
 }
@@ -804,11 +826,127 @@ static bool in_list(const char *list, const char *name)
     return false;
 }
 
+/* The heapviz variants: every policy with recording off, on, and on with
+ * the shadow memory the Python binding keeps; segregated without footers on
+ * allocated blocks (the target configuration) and, for utilization only,
+ * with them. */
+static int make_variants(variant_t *vars, const char *policies,
+                         const char *records)
+{
+    static const char *rec[3] = {"off", "on", "shadow"};
+    static const char *label[3] = {"rec-off", "rec-on", "rec-on+shadow"};
+    int nv = 0;
+    for (int p = 0; p < HV_POLICY_COUNT; p++) {
+        if (!in_list(policies, POLICY_NAMES[p]))
+            continue;
+        for (int r = 0; r < 3; r++) {
+            if (!in_list(records, rec[r]))
+                continue;
+            variant_t *v = &vars[nv++];
+            snprintf(v->name, sizeof v->name, "%s/%s", POLICY_NAMES[p],
+                     label[r]);
+            v->policy = (hv_policy_t)p;
+            v->footer = p != HV_POLICY_SEGREGATED;
+            v->record = r >= 1;
+            v->shadow = r == 2;
+            v->timed = true;
+        }
+        if (p == HV_POLICY_SEGREGATED && in_list(records, "off")) {
+            variant_t *v = &vars[nv++];
+            snprintf(v->name, sizeof v->name, "segregated+footer/rec-off");
+            v->policy = HV_POLICY_SEGREGATED;
+            v->footer = true;
+            v->record = v->shadow = v->timed = false;
+        }
+    }
+    return nv;
+}
+
+/* Bring a heap to its steady state: it has held the trace once and, when
+ * it records, its event history (1,000,000 events by default) is full and
+ * wraps round, so the runs that follow do not pay for first touching its
+ * pages — at most WARMUP_MS of replays.  Returns the time of one replay. */
+static double warm_up(hv_heap_t *h, const trace_t *t, uint64_t *ptrs)
+{
+    double one = time_hv(h, t, ptrs, 1), spent = one;
+    while (hv_heap_config(h)->record && hv_history_first(h) == 0 &&
+           spent < WARMUP_MS * 1e6)
+        spent += time_hv(h, t, ptrs, 1);
+    return one;
+}
+
+/* One trace: checked runs, then warm runs round-robin over every allocator
+ * (so that a change in the machine's load hits them all alike), then cold
+ * runs, round-robin too. */
+static void bench_trace(const trace_t *t, const variant_t *vars, int nv,
+                        bool glibc, bool cold, int runs, double min_ms,
+                        bool *first)
+{
+    result_t *res = xmap(sizeof(result_t) * (size_t)(nv + N_GLIBC_MODES));
+    int nr = 0;
+    uint64_t *ptrs = xmap((size_t)t->nids * 8 + 8);
+    uint64_t *sizes = xmap((size_t)t->nids * 8 + 8);
+    for (int vi = 0; vi < nv; vi++) {
+        result_t *r = &res[nr++];
+        r->v = &vars[vi];
+        r->name = vars[vi].name;
+        hv_heap_t *h = make_heap(r->v, t);
+        alloc_if_t a = {r->v->name, h};
+        checked_t c = run_checked(&a, t, ptrs, sizes);
+        hv_heap_destroy(h);
+        r->heap = c.heap;
+        r->tight = c.tight;
+        r->core_peak = c.core_peak;
+        if (r->v->timed) {
+            r->warm_heap = make_heap(r->v, t);
+            r->reps = reps_for(warm_up(r->warm_heap, t, ptrs), min_ms * 1e6);
+        }
+    }
+    for (size_t m = 0; glibc && m < N_GLIBC_MODES; m++) {
+        result_t *r = &res[nr++];
+        r->g = &GLIBC_MODES[m];
+        r->name = r->g->name;
+        r->heap = (uint64_t)spawn_child(r->g, "checked", 0, t->path);
+    }
+    double ops = t->nops ? t->nops : 1;
+    for (int i = 0; i < runs; i++)
+        for (int k = 0; k < nr; k++) {
+            result_t *r = &res[k];
+            if (r->warm_heap)
+                r->warm[r->nwarm++] =
+                    time_hv(r->warm_heap, t, ptrs, r->reps) / (ops * r->reps);
+            else if (r->g && r->g->timed)
+                r->warm[r->nwarm++] = spawn_child(r->g, "warm", min_ms, t->path);
+        }
+    for (int k = 0; k < nr; k++)
+        if (res[k].warm_heap)
+            hv_heap_destroy(res[k].warm_heap);
+    for (int i = 0; cold && i < runs; i++)
+        for (int k = 0; k < nr; k++) {
+            result_t *r = &res[k];
+            if (r->v && r->v->timed && !r->v->record) {
+                hv_heap_t *h = make_heap(r->v, t);
+                r->cold[r->ncold++] = time_hv(h, t, ptrs, 1) / ops;
+                hv_heap_destroy(h);
+            } else if (r->g && r->g->timed) {
+                r->cold[r->ncold++] = spawn_child(r->g, "cold", 0, t->path);
+            }
+        }
+    for (int k = 0; k < nr; k++) {
+        emit(t, &res[k], *first);
+        *first = false;
+    }
+    xunmap(ptrs, (size_t)t->nids * 8 + 8);
+    xunmap(sizes, (size_t)t->nids * 8 + 8);
+    xunmap(res, sizeof(result_t) * (size_t)(nv + N_GLIBC_MODES));
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 5 && !strcmp(argv[1], "--glibc-child"))
-        return glibc_child(argv[2], atoi(argv[3]), argv[4]);
+        return glibc_child(argv[2], atof(argv[3]), argv[4]);
     int runs = 7, first_trace = argc;
+    double min_ms = 5;
     bool glibc = true, cold = true;
     const char *policies = "first,next,best,worst,segregated,buddy";
     const char *records = "off,on,shadow";
@@ -816,8 +954,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc)
             runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--min-run-ms") && i + 1 < argc)
+            min_ms = atof(argv[++i]);
         else if (!strcmp(argv[i], "--quick"))
-            runs = 1;
+            runs = 1, min_ms = 0;
         else if (!strcmp(argv[i], "--json") && i + 1 < argc)
             json_path = argv[++i];
         else if (!strcmp(argv[i], "--policies") && i + 1 < argc)
@@ -835,131 +975,30 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (first_trace >= argc || runs < 1 || runs > MAX_RUNS)
+    if (first_trace >= argc || runs < 1 || runs > MAX_RUNS || min_ms < 0)
         usage();
     int ntraces = argc - first_trace;
     trace_t *traces = xmap((size_t)ntraces * sizeof(trace_t));
     for (int i = 0; i < ntraces; i++)
         trace_load(&traces[i], argv[first_trace + i]);
-
-    /* The heapviz variants: every policy with recording off, on, and on
-     * with the shadow memory the Python binding keeps; segregated without
-     * footers on allocated blocks (the target configuration) and, for
-     * utilization only, with them. */
     variant_t vars[32];
-    int nv = 0;
-    for (int p = 0; p < HV_POLICY_COUNT; p++) {
-        if (!in_list(policies, POLICY_NAMES[p]))
-            continue;
-        bool footer = p != HV_POLICY_SEGREGATED;
-        static const char *rec[3] = {"off", "on", "shadow"};
-        static const char *label[3] = {"rec-off", "rec-on", "rec-on+shadow"};
-        for (int r = 0; r < 3; r++) {
-            if (!in_list(records, rec[r]))
-                continue;
-            variant_t *v = &vars[nv++];
-            snprintf(v->name, sizeof v->name, "%s/%s", POLICY_NAMES[p],
-                     label[r]);
-            v->policy = (hv_policy_t)p;
-            v->footer = footer;
-            v->record = r >= 1;
-            v->shadow = r == 2;
-        }
-        if (p == HV_POLICY_SEGREGATED && in_list(records, "off")) {
-            variant_t *v = &vars[nv++];
-            snprintf(v->name, sizeof v->name, "segregated+footer/rec-off");
-            v->policy = HV_POLICY_SEGREGATED;
-            v->footer = true;
-            v->record = v->shadow = false;
-        }
-    }
+    int nv = make_variants(vars, policies, records);
     if (json_path) {
         json = fopen(json_path, "w");
         if (!json) {
             perror(json_path);
             return 2;
         }
-        fprintf(json, "{\"runs\": %d, \"align\": %d, \"results\": [", runs,
-                ALIGN);
+        fprintf(json, "{\"runs\": %d, \"min_run_ms\": %g, \"align\": %d, "
+                      "\"results\": [", runs, min_ms, ALIGN);
     }
-    printf("%-22s %-24s %10s %12s %10s %10s\n", "trace", "allocator", "util",
+    printf("%-22s %-27s %7s %10s %10s %10s\n", "trace", "allocator", "util",
            "heap", "warm ns/op", "cold ns/op");
     bool first = true;
     for (int ti = 0; ti < ntraces; ti++) {
-        trace_t *t = &traces[ti];
-        say(2, "trace_bench: [%d/%d] %s (%u ops)\n", ti + 1, ntraces, t->name,
-            t->nops);
-        uint64_t *ptrs = xmap((size_t)t->nids * 8 + 8);
-        uint64_t *sizes = xmap((size_t)t->nids * 8 + 8);
-        uint32_t reps = inner_reps(t);
-        for (int vi = 0; vi < nv; vi++) {
-            const variant_t *v = &vars[vi];
-            result_t r = {.warm_ns = -1, .cold_ns = -1};
-            hv_heap_t *h = make_heap(v, t);
-            alloc_if_t a = {v->name, h};
-            checked_t c = run_checked(&a, t, ptrs, sizes);
-            hv_heap_destroy(h);
-            r.heap = c.heap;
-            r.tight = c.tight;
-            r.core_peak = c.core_peak;
-            if (c.core_peak != t->peak_live)
-                say(2,
-                    "trace_bench: warning: %s under %s: hv_stats peak_payload "
-                    "%llu, the trace's peak %llu\n",
-                    t->name, v->name, (unsigned long long)c.core_peak,
-                    (unsigned long long)t->peak_live);
-            bool timed = !(v->policy == HV_POLICY_SEGREGATED && v->footer);
-            if (timed) {
-                h = make_heap(v, t);
-                time_hv(h, t, ptrs, 1); /* warm-up: the heap reaches its size */
-                for (int i = 0; i < runs; i++)
-                    r.warm[r.nwarm++] =
-                        time_hv(h, t, ptrs, reps) / ((double)t->nops * reps);
-                hv_heap_destroy(h);
-                double tmp[MAX_RUNS];
-                memcpy(tmp, r.warm, sizeof(double) * (size_t)r.nwarm);
-                r.warm_ns = median(tmp, r.nwarm);
-            }
-            for (int i = 0; timed && cold && i < runs; i++) {
-                h = make_heap(v, t);
-                r.cold[r.ncold++] = time_hv(h, t, ptrs, 1) / t->nops;
-                hv_heap_destroy(h);
-            }
-            if (r.ncold) {
-                double tmp[MAX_RUNS];
-                memcpy(tmp, r.cold, sizeof(double) * (size_t)r.ncold);
-                r.cold_ns = median(tmp, r.ncold);
-            }
-            emit(t, v->name, "heapviz", &r, first);
-            first = false;
-        }
-        for (size_t m = 0; glibc && m < N_GLIBC_MODES; m++) {
-            const glibc_mode_t *g = &GLIBC_MODES[m];
-            result_t r = {.warm_ns = -1, .cold_ns = -1};
-            if (spawn_child(g, "checked", g->timed ? runs : 0, t->path, r.warm,
-                            &r.nwarm, &r.heap, NULL) < 0) {
-                say(2, "trace_bench: cannot run the glibc child\n");
-                return 3;
-            }
-            for (int i = 0; g->timed && cold && i < runs; i++) {
-                double d = -1;
-                spawn_child(g, "cold", 0, t->path, NULL, NULL, NULL, &d);
-                r.cold[r.ncold++] = d;
-            }
-            double tmp[MAX_RUNS];
-            if (r.nwarm) {
-                memcpy(tmp, r.warm, sizeof(double) * (size_t)r.nwarm);
-                r.warm_ns = median(tmp, r.nwarm);
-            }
-            if (r.ncold) {
-                memcpy(tmp, r.cold, sizeof(double) * (size_t)r.ncold);
-                r.cold_ns = median(tmp, r.ncold);
-            }
-            emit(t, g->name, "glibc", &r, first);
-            first = false;
-        }
-        xunmap(ptrs, (size_t)t->nids * 8 + 8);
-        xunmap(sizes, (size_t)t->nids * 8 + 8);
+        say(2, "trace_bench: [%d/%d] %s (%u ops)\n", ti + 1, ntraces,
+            traces[ti].name, traces[ti].nops);
+        bench_trace(&traces[ti], vars, nv, glibc, cold, runs, min_ms, &first);
     }
     if (json) {
         fprintf(json, "\n]}\n");
