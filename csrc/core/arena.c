@@ -129,8 +129,7 @@ void _hv_arena_bind(hv_heap_t *h, void *map, uint64_t map_size)
 void _hv_arena_populate(hv_heap_t *h)
 {
     hv_arena_t *ar = h->ar;
-    if (ar->brk <= h->populated)
-        return;
+    if (ar->brk <= h->populated) return;
     uint64_t from = h->populated & ~(uint64_t)(HV_PAGE - 1);
     uint64_t to = _hv_round_up(ar->brk + ar->brk / 4 + (64u << 10), SECTION);
     to = to < ar->heap_max ? to : ar->heap_max;
@@ -138,8 +137,7 @@ void _hv_arena_populate(hv_heap_t *h)
     uint64_t s0 = from / 16 * sizeof(hv_side_t) & ~(uint64_t)(HV_PAGE - 1);
     uint64_t s1 = _hv_round_up(to / 16 * sizeof(hv_side_t), HV_PAGE);
     _hv_os_populate((uint8_t *)h->side + s0, s1 - s0);
-    if (h->shadow_on)
-        _hv_os_populate(h->shadow + from, to - from);
+    if (h->shadow_on) _hv_os_populate(h->shadow + from, to - from);
     h->populated = to;
 }
 

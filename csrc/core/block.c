@@ -46,13 +46,11 @@ void _hv_block_set_alloc(hv_heap_t *h, uint32_t off, uint32_t size, bool prev)
 uint32_t _hv_block_split(hv_heap_t *h, uint32_t off, uint32_t keep)
 {
     uint32_t w = _hv_hdr(h, off), size = _hv_bsize(w);
-    if (size < keep || size - keep < h->split_min)
-        return HV_NIL;
+    if (size < keep || size - keep < h->split_min) return HV_NIL;
     uint32_t rem = off + keep, rsize = size - keep;
     uint32_t nw = _hv_pack(keep, _hv_balloc(w), _hv_bprev(w));
     _hv_put_hdr(h, off, nw);
-    if (h->ftr || !_hv_balloc(w))
-        _hv_put_ftr(h, off, keep, nw);
+    if (h->ftr || !_hv_balloc(w)) _hv_put_ftr(h, off, keep, nw);
     _hv_block_set_free(h, rem, rsize, _hv_balloc(w));
     h->ar->c.n_split++;
     _hv_emit(h, HV_EV_SPLIT, HV_EVF_SUB, _hv_uaddr(h, off), keep,
@@ -61,28 +59,32 @@ uint32_t _hv_block_split(hv_heap_t *h, uint32_t off, uint32_t keep)
 }
 
 /* malloc's half of the hot path: the free block at off (size bytes,
- * already off its list) becomes an allocated block of asize bytes; the
- * rest, when at least split_min, a free remainder returned (on no list
- * yet) — else HV_NIL and the whole block is allocated.  The block after
- * a split remainder keeps its prev-allocated bit clear, so only the
- * unsplit case has to tell it. */
+ * already off its list) yields an allocated block of asize bytes, at its
+ * front — or at its back when `back` — and the rest, when at least
+ * split_min, stays a free block, returned (on no list yet); else HV_NIL
+ * and the whole block is allocated.  *blk is the allocated block.
+ * Only the block after an allocated end needs its prev bit told. */
 uint32_t _hv_block_take(hv_heap_t *h, uint32_t off, uint32_t size,
-                        uint32_t asize, bool prev)
+                        uint32_t asize, bool prev, bool back, uint32_t *blk)
 {
-    if (size - asize < h->split_min) {
+    uint32_t rsize = size - asize;
+    *blk = off;
+    if (rsize < h->split_min) {
         _hv_block_set_alloc(h, off, size, prev);
         return HV_NIL;
     }
-    uint32_t w = _hv_pack(asize, true, prev), rem = off + asize;
-    uint32_t rsize = size - asize, rw = _hv_pack(rsize, false, true);
-    _hv_put_hdr(h, off, w);
-    if (h->ftr)
-        _hv_put_ftr(h, off, asize, w);
+    uint32_t a = back ? off + rsize : off, rem = back ? off : off + asize;
+    uint32_t w = _hv_pack(asize, true, back ? false : prev);
+    uint32_t rw = _hv_pack(rsize, false, back ? prev : true);
     _hv_put_hdr(h, rem, rw);
     _hv_put_ftr(h, rem, rsize, rw);
+    _hv_put_hdr(h, a, w);
+    if (h->ftr) _hv_put_ftr(h, a, asize, w);
+    if (back) _hv_block_tell_next(h, a, asize, true);
     h->ar->c.n_split++;
-    _hv_emit(h, HV_EV_SPLIT, HV_EVF_SUB, _hv_uaddr(h, off), asize,
-             _hv_uaddr(h, rem), rsize);
+    _hv_emit(h, HV_EV_SPLIT, HV_EVF_SUB, _hv_uaddr(h, off), size - asize,
+             _hv_uaddr(h, off + size - asize), asize);
+    *blk = a;
     return rem;
 }
 
@@ -92,23 +94,19 @@ static void merge(hv_heap_t *h, uint32_t left, uint32_t right, uint32_t rsize)
     uint32_t w = _hv_hdr(h, left), lsize = right - left;
     uint32_t nw = _hv_pack(lsize + rsize, _hv_balloc(w), _hv_bprev(w));
     _hv_put_hdr(h, left, nw);
-    if (h->ftr || !_hv_balloc(w))
-        _hv_put_ftr(h, left, lsize + rsize, nw);
-    if (!_hv_balloc(w))
-        _hv_shadow_merge(h, left, right, rsize);
+    if (h->ftr || !_hv_balloc(w)) _hv_put_ftr(h, left, lsize + rsize, nw);
+    if (!_hv_balloc(w)) _hv_shadow_merge(h, left, right, rsize);
     h->ar->c.n_coalesce++;
-    _hv_emit(h, HV_EV_COALESCE, HV_EVF_SUB, _hv_uaddr(h, left),
-             lsize + rsize, _hv_uaddr(h, right), rsize);
+    _hv_emit(h, HV_EV_COALESCE, HV_EVF_SUB, _hv_uaddr(h, left), lsize + rsize,
+             _hv_uaddr(h, right), rsize);
 }
 
 /* The free block before off, checked through its footer. */
 hv_err_t _hv_block_prev(const hv_heap_t *h, uint32_t off, uint32_t *prev)
 {
-    if (off < h->heap_pad + h->min_block)
-        return HV_ECORRUPT;
+    if (off < h->heap_pad + h->min_block) return HV_ECORRUPT;
     uint32_t fw = *_hv_w(h, off - 4), psize = _hv_bsize(fw);
-    if (psize > off - h->heap_pad || psize < h->min_block)
-        return HV_ECORRUPT;
+    if (psize > off - h->heap_pad || psize < h->min_block) return HV_ECORRUPT;
     uint32_t p = off - psize;
     if (!_hv_start_ok(h, p) || _hv_hdr(h, p) != fw || _hv_balloc(fw))
         return HV_ECORRUPT;
@@ -121,11 +119,9 @@ static hv_err_t next_free(const hv_heap_t *h, uint32_t off, uint32_t *next)
 {
     uint32_t n = off + _hv_bsize(_hv_hdr(h, off));
     *next = HV_NIL;
-    if ((uint64_t)n + h->hs > h->ar->brk)
-        return HV_ECORRUPT;
+    if ((uint64_t)n + h->hs > h->ar->brk) return HV_ECORRUPT;
     uint32_t w = _hv_hdr(h, n);
-    if (_hv_balloc(w))
-        return HV_OK;
+    if (_hv_balloc(w)) return HV_OK;
     if (!_hv_size_ok(h, n, w) || _hv_ftr(h, n, _hv_bsize(w)) != w)
         return HV_ECORRUPT;
     *next = n;
@@ -144,11 +140,9 @@ hv_err_t _hv_block_coalesce(hv_heap_t *h, uint32_t *off)
         merge(h, p, cur, _hv_bsize(_hv_hdr(h, cur)));
         cur = p;
     }
-    if ((err = next_free(h, cur, &n)))
-        return err;
+    if ((err = next_free(h, cur, &n))) return err;
     if (n != HV_NIL) {
-        if ((err = _hv_list_remove(h, n)))
-            return err;
+        if ((err = _hv_list_remove(h, n))) return err;
         merge(h, cur, n, _hv_bsize(_hv_hdr(h, n)));
     }
     *off = cur;
@@ -169,8 +163,7 @@ hv_err_t _hv_block_free(hv_heap_t *h, uint32_t *off)
         return HV_OK;
     }
     hv_err_t err = _hv_block_coalesce(h, &cur);
-    if (!err)
-        _hv_block_tell_next(h, cur, _hv_bsize(_hv_hdr(h, cur)), false);
+    if (!err) _hv_block_tell_next(h, cur, _hv_bsize(_hv_hdr(h, cur)), false);
     *off = cur;
     return err;
 }

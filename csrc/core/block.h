@@ -126,7 +126,7 @@ void _hv_block_set_alloc(hv_heap_t *h, uint32_t off, uint32_t size, bool prev);
 void _hv_block_tell_next(hv_heap_t *h, uint32_t off, uint32_t size, bool alloc);
 uint32_t _hv_block_split(hv_heap_t *h, uint32_t off, uint32_t keep);
 uint32_t _hv_block_take(hv_heap_t *h, uint32_t off, uint32_t size,
-                        uint32_t asize, bool prev);
+                        uint32_t asize, bool prev, bool back, uint32_t *blk);
 hv_err_t _hv_block_free(hv_heap_t *h, uint32_t *off);
 hv_err_t _hv_block_prev(const hv_heap_t *h, uint32_t off, uint32_t *prev);
 hv_err_t _hv_block_coalesce(hv_heap_t *h, uint32_t *off);

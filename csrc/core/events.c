@@ -45,11 +45,9 @@ uint64_t hv_heap_version(const hv_heap_t *h)
  * s < hist_cap, and once it is full, hist_pos wraps round. */
 static bool history_grow(hv_heap_t *h)
 {
-    if (h->hist_cap >= h->hist_limit)
-        return false;
+    if (h->hist_cap >= h->hist_limit) return false;
     uint64_t cap = h->hist_cap ? h->hist_cap * 2 : 1024;
-    if (cap > h->hist_limit)
-        cap = h->hist_limit;
+    if (cap > h->hist_limit) cap = h->hist_limit;
     hv_event_t *p = realloc(h->hist, cap * sizeof *p);
     if (!p) { /* keep what we have and start dropping the oldest */
         h->hist_limit = h->hist_cap;
@@ -67,10 +65,8 @@ static void put(hv_heap_t *h, hv_event_t *e)
     e->seq = seq;
     h->ring[seq & ar->ring_mask] = *e;
     if (h->hist_limit) {
-        if (h->hist_pos == h->hist_cap && !history_grow(h))
-            h->hist_pos = 0;
-        if (h->hist_cap)
-            h->hist[h->hist_pos++] = *e;
+        if (h->hist_pos == h->hist_cap && !history_grow(h)) h->hist_pos = 0;
+        if (h->hist_cap) h->hist[h->hist_pos++] = *e;
     }
     atomic_store_explicit(&ar->ring_head, seq + 1, memory_order_release);
 }

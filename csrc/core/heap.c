@@ -65,31 +65,39 @@ static void commit_alloc(hv_heap_t *h, uint32_t off, uint64_t n, uint8_t st)
 
 /* Take the free block at off for a block of asize bytes: off its list,
  * marked allocated, the rest split off. */
-hv_err_t _hv_place(hv_heap_t *h, uint32_t off, uint32_t asize, uint64_t n,
-                   uint32_t searched)
+/* Take the free block at *off for a block of asize bytes: off its list,
+ * marked allocated, the rest split off.  *off becomes the allocated block
+ * (the policy may ask for the back of the free block, except when the
+ * heap just grew for it: that block goes at the front so that the rest
+ * stays at the top, where the next growth can extend it). */
+hv_err_t _hv_place(hv_heap_t *h, uint32_t *off, uint32_t asize,
+                   uint32_t searched, bool grew)
 {
-    (void)n;
-    uint32_t w = _hv_hdr(h, off), size = _hv_bsize(w);
+    uint32_t o = *off, w = _hv_hdr(h, o), size = _hv_bsize(w);
     int list = h->one_list ? 0 : h->pol->list_of(h, size);
-    if (_hv_balloc(w) || size < asize || !_hv_size_ok(h, off, w) ||
-        _hv_ftr(h, off, size) != w)
+    if (_hv_balloc(w) || size < asize || !_hv_size_ok(h, o, w) ||
+        _hv_ftr(h, o, size) != w)
         return HV_ECORRUPT; /* glibc: "malloc(): memory corruption" */
-    _hv_emit(h, HV_EV_PLACE, HV_EVF_SUB, _hv_uaddr(h, off), size, searched,
+    _hv_emit(h, HV_EV_PLACE, HV_EVF_SUB, _hv_uaddr(h, o), size, searched,
              (uint64_t)list);
-    hv_err_t err = _hv_list_remove(h, off);
+    hv_err_t err = _hv_list_remove(h, o);
     if (err) return err;
-    uint32_t rem = _hv_block_take(h, off, size, asize, _hv_bprev(w));
+    bool back = h->pol->place_back && h->pol->place_back(h, asize) && !grew;
+    uint32_t rem = _hv_block_take(h, o, size, asize, _hv_bprev(w), back, off);
     if (rem != HV_NIL) {
-        _hv_shadow_free_header(h, rem, size - asize);
+        if (back) /* the remainder's new footer */
+            _hv_shadow_fill(h, rem + size - asize - 4, 4, HV_SH_META);
+        else
+            _hv_shadow_free_header(h, rem, size - asize);
         if (h->ar->cfg.coalesce == HV_COALESCE_DEFERRED) h->ar->unmerged = 1;
         err = _hv_list_insert(h, rem);
     }
-    if (h->pol->placed) h->pol->placed(h, off, rem);
+    if (h->pol->placed) h->pol->placed(h, *off, rem);
     return err;
 }
 
 static hv_err_t find_or_grow(hv_heap_t *h, uint32_t asize, uint32_t *off,
-                             uint32_t *searched)
+                             uint32_t *searched, bool *grew)
 {
     uint32_t more = 0;
     hv_err_t err = h->pol->find(h, asize, off, searched);
@@ -101,6 +109,7 @@ static hv_err_t find_or_grow(hv_heap_t *h, uint32_t asize, uint32_t *off,
         *searched += more;
         if (err || *off != HV_NIL) return err;
     }
+    *grew = true;
     return _hv_brk_extend_for(h, asize, off);
 }
 
@@ -111,6 +120,7 @@ static hv_err_t do_malloc(hv_heap_t *h, uint64_t n, uint8_t st, uint16_t kind,
 {
     hv_arena_t *ar = h->ar;
     uint32_t off, searched = 0;
+    bool grew = false;
     *out = 0;
     if (ar->cfg.mmap_threshold && n >= ar->cfg.mmap_threshold) {
         hv_map_t *m;
@@ -123,10 +133,11 @@ static hv_err_t do_malloc(hv_heap_t *h, uint64_t n, uint8_t st, uint16_t kind,
     }
     if (n > ar->heap_max) return fail(h, kind, n, HV_FAIL_TOOBIG);
     uint32_t asize = _hv_adjust(h, n);
-    hv_err_t err = h->pol->alloc ? h->pol->alloc(h, asize, &off, &searched)
-                                 : find_or_grow(h, asize, &off, &searched);
+    hv_err_t err = h->pol->alloc
+                       ? h->pol->alloc(h, asize, &off, &searched)
+                       : find_or_grow(h, asize, &off, &searched, &grew);
     if (err == HV_ENOMEM) return fail(h, kind, n, HV_FAIL_NOMEM);
-    if (!err && !h->pol->alloc) err = _hv_place(h, off, asize, n, searched);
+    if (!err && !h->pol->alloc) err = _hv_place(h, &off, asize, searched, grew);
     if (err) return err;
     commit_alloc(h, off, n, st);
     *out = _hv_uaddr(h, off + h->hs);
@@ -177,8 +188,7 @@ static hv_err_t release(hv_heap_t *h, uint32_t off)
         ar->c.alloc_blocks--;
     }
     if (h->pol->release) return h->pol->release(h, off);
-    if (ar->cfg.coalesce == HV_COALESCE_DEFERRED)
-        ar->unmerged = 1;
+    if (ar->cfg.coalesce == HV_COALESCE_DEFERRED) ar->unmerged = 1;
     hv_err_t err = _hv_block_free(h, &off);
     return err ? err : _hv_list_insert(h, off);
 }
@@ -336,8 +346,7 @@ static hv_err_t do_realloc(hv_heap_t *h, hv_addr_t p, uint64_t n,
     hv_side_t *s = _hv_side(h, off);
     uint32_t size = _hv_bsize(_hv_hdr(h, off));
     uint64_t cap = size - h->hs - h->ftr;
-    uint64_t old =
-        _hv_side_flags(s, off) & HV_SIDE_LIVE ? s->size : cap;
+    uint64_t old = _hv_side_flags(s, off) & HV_SIDE_LIVE ? s->size : cap;
     bool big = h->ar->cfg.mmap_threshold && n >= h->ar->cfg.mmap_threshold;
     if (!big && n <= h->ar->heap_max) {
         uint32_t asize = _hv_adjust(h, n);

@@ -144,7 +144,8 @@ typedef struct hv_arena {
     uint32_t head[HV_LISTS_MAX], tail[HV_LISTS_MAX], count[HV_LISTS_MAX];
     uint64_t nonempty[HV_LISTS_MAX / 64]; /* bit i: list i not empty    */
     uint32_t buddy_min_order;             /* list 0 holds this order     */
-    uint32_t unmerged; /* deferred: free blocks may have free neighbours */
+    uint32_t unmerged;     /* deferred: free blocks may have free neighbours */
+    uint32_t mean_request; /* segregated: running mean of block sizes    */
 
     hv_counters_t c;
 
@@ -211,7 +212,7 @@ struct hv_heap {
      * then wraps (event seq s lives at hist[s % hist_cap]) */
     hv_event_t *hist;
     uint64_t hist_cap;
-    uint64_t hist_pos;    /* where the next event goes                 */
+    uint64_t hist_pos; /* where the next event goes                 */
     uint64_t hist_limit;
 
     uint64_t populated; /* heap bytes whose pages (and side table and
@@ -236,7 +237,10 @@ static inline uint32_t _hv_side_flags(const hv_side_t *s, uint32_t off)
     uint32_t f = s->tag & 15;
     return f && ((s->tag >> 4) & 15) == (off & 15) ? f : 0;
 }
-static inline uint32_t _hv_side_gen(const hv_side_t *s) { return s->tag >> 8; }
+static inline uint32_t _hv_side_gen(const hv_side_t *s)
+{
+    return s->tag >> 8;
+}
 /* The start offset an entry at index idx describes. */
 static inline uint32_t _hv_side_start(const hv_side_t *s, uint32_t idx)
 {
@@ -311,8 +315,8 @@ hv_map_t *_hv_chunk_of_payload(const hv_heap_t *h, hv_addr_t p);
  * heap.c — the memory API
  * ---------------------------------------------------------------------- */
 hv_err_t _hv_op_done(hv_heap_t *h, hv_err_t err);
-hv_err_t _hv_place(hv_heap_t *h, uint32_t off, uint32_t asize, uint64_t n,
-                   uint32_t searched);
+hv_err_t _hv_place(hv_heap_t *h, uint32_t *off, uint32_t asize,
+                   uint32_t searched, bool grew);
 uint32_t _hv_adjust(const hv_heap_t *h, uint64_t n);
 
 /* ------------------------------------------------------------------------

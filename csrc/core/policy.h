@@ -28,6 +28,9 @@ typedef struct hv_policy_ops {
     /* After a placement: `block` was taken, `rem` (or HV_NIL) split off.
      * May be NULL. */
     void (*placed)(hv_heap_t *h, uint32_t block, uint32_t rem);
+    /* Should a block of asize bytes go at the back of the free block it
+     * splits?  May be NULL (always the front). */
+    bool (*place_back)(hv_heap_t *h, uint32_t asize);
 
     /* Buddy only (NULL for list policies). */
     void (*init)(hv_heap_t *h);

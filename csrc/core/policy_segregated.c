@@ -10,7 +10,18 @@
  * for the smallest block that fits (a bounded look, since that class
  * mixes sizes a little above and below the request), then the first
  * non-empty class above it, where every block fits; of its first few
- * entries the smallest is taken.  Lists are LIFO (O(1) insert). */
+ * entries the smallest is taken.  Lists are LIFO (O(1) insert).
+ *
+ * The free block at the end of the heap (the "wilderness") is used only
+ * when nothing else fits (Korn and Vo's wilderness preservation): it is
+ * the one block that can grow with the break, so keeping it whole lets a
+ * block before it grow in place with realloc.
+ *
+ * Requests larger than the running mean are carved from the back of the
+ * block they split, smaller ones from the front, so that small and large
+ * blocks allocated in alternation end up in separate runs: when the large
+ * ones are freed, their space coalesces into runs that larger requests
+ * can use, instead of large holes between small survivors. */
 #include "block.h"
 #include "policy.h"
 
@@ -48,15 +59,23 @@ static void list_range(const hv_heap_t *h, int list, uint64_t *lo, uint64_t *hi)
     *hi = *lo + (1ull << (fl - SL_LOG)) - 1;
 }
 
-/* The smallest block >= asize among the first `look` entries of a list. */
+static bool is_top(const hv_heap_t *h, uint32_t off, uint32_t size)
+{
+    return off + size == _hv_epilogue(h);
+}
+
+/* The smallest block >= asize among the first `look` entries of a list,
+ * the wilderness aside (*top gets it when seen). */
 static hv_err_t best_of(hv_heap_t *h, int list, uint32_t asize, int look,
-                        uint32_t *off, uint32_t *searched)
+                        uint32_t *off, uint32_t *top, uint32_t *searched)
 {
     uint32_t cur = h->ar->head[list], best = HV_NIL, best_size = UINT32_MAX;
     for (int n = 0; cur != HV_NIL && n < look; n++) {
         ++*searched;
         uint32_t size = _hv_bsize(_hv_hdr(h, cur));
-        if (size >= asize && size < best_size) {
+        if (size >= asize && is_top(h, cur, size)) {
+            *top = cur;
+        } else if (size >= asize && size < best_size) {
             best = cur;
             best_size = size;
             if (size == asize) break;
@@ -70,13 +89,26 @@ static hv_err_t best_of(hv_heap_t *h, int list, uint32_t asize, int look,
 static hv_err_t find(hv_heap_t *h, uint32_t asize, uint32_t *off,
                      uint32_t *searched)
 {
-    int own = class_of(h, asize);
+    uint32_t top = HV_NIL;
+    int list = class_of(h, asize);
+    hv_err_t err = HV_OK;
     *searched = 0;
     *off = HV_NIL;
-    hv_err_t err = best_of(h, own, asize, LOOK_OWN, off, searched);
-    if (err || *off != HV_NIL) return err;
-    int up = _hv_list_next_nonempty(h, own + 1);
-    return up < 0 ? HV_OK : best_of(h, up, asize, LOOK_UP, off, searched);
+    for (int look = LOOK_OWN; list >= 0 && !err && *off == HV_NIL;
+         look = LOOK_UP) {
+        err = best_of(h, list, asize, look, off, &top, searched);
+        list = _hv_list_next_nonempty(h, list + 1);
+    }
+    if (*off == HV_NIL) *off = top;
+    return err;
+}
+
+static bool place_back(hv_heap_t *h, uint32_t asize)
+{
+    uint32_t *mean = &h->ar->mean_request;
+    bool back = asize > *mean;
+    *mean = (uint32_t)(((uint64_t)*mean * 7 + asize) / 8);
+    return back;
 }
 
 const hv_policy_ops_t _hv_policy_segregated = {
@@ -86,4 +118,5 @@ const hv_policy_ops_t _hv_policy_segregated = {
     .list_of = class_of,
     .list_count = list_count,
     .list_range = list_range,
+    .place_back = place_back,
 };

@@ -16,8 +16,7 @@
 void _hv_shadow_fill(hv_heap_t *h, uint64_t roff, uint64_t len, uint8_t st)
 {
     uint8_t *p = h->shadow + roff;
-    if (!h->shadow_on || !len)
-        return;
+    if (!h->shadow_on || !len) return;
     if (len > 16) {
         memset(p, st, len);
     } else if (len >= 8) {

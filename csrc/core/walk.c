@@ -37,8 +37,8 @@ void _hv_describe(const hv_heap_t *h, uint32_t off, hv_block_t *b)
         .list = -1,
     };
     if (alloc) {
-        b->state = live && (flags & HV_SIDE_SBRK) ? HV_BLOCK_SBRK
-                                                     : HV_BLOCK_ALLOCATED;
+        b->state =
+            live && (flags & HV_SIDE_SBRK) ? HV_BLOCK_SBRK : HV_BLOCK_ALLOCATED;
         b->requested = live ? s->size : 0;
         return;
     }
