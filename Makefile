@@ -10,7 +10,7 @@ CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -Wno-missing-field-initializers 
 BUILD    := tests/c/build
 PYSRC    := $(wildcard csrc/py/*.c csrc/py/*.h viz/*.c viz/*.h)
 
-.PHONY: all setup build demo test ctest ctest-plain ctest-asan ctest-valgrind pytest lint \
+.PHONY: all setup build demo test ctest ctest-plain ctest-asan ctest-valgrind pytest pytest-asan lint \
         format bench clean
 
 all: build
@@ -53,6 +53,17 @@ ctest: ctest-plain ctest-asan ctest-valgrind
 pytest: build
 	$(PY) -m pytest -q tests
 
+# The extension built with ASan+UBSan, and the core API tests run against it.
+ASAN_TESTS := tests/test_api.py tests/test_wrong_calls.py tests/test_policies.py \
+              tests/test_stateful.py tests/test_refs.py $(wildcard tests/test_errors*.py)
+pytest-asan: setup
+	rm -rf build/asan build/asan-tmp
+	HEAPVIZ_SANITIZE=1 $(PY) setup.py -q build_ext -b build/asan -t build/asan-tmp
+	cp heapviz/*.py build/asan/heapviz/
+	cd build/asan && LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
+	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ../../$(PY) -m pytest -q -p no:cacheprovider $(addprefix ../../,$(ASAN_TESTS))
+
 lint: setup
 	$(VENV)/bin/ruff check heapviz tests bench
 	clang-format --dry-run -Werror $(CORE_SRC) $(wildcard include/heapviz/*.h csrc/core/*.h)
@@ -61,7 +72,7 @@ format: setup
 	$(VENV)/bin/ruff format heapviz tests bench
 	clang-format -i $(CORE_SRC) $(wildcard include/heapviz/*.h csrc/core/*.h)
 
-test: setup build lint ctest pytest
+test: setup build lint ctest pytest pytest-asan
 
 bench: build
 	$(PY) bench/run.py
