@@ -124,6 +124,8 @@ static hv_err_t do_malloc(hv_heap_t *h, uint64_t n, uint8_t st, uint16_t kind,
     *out = 0;
     if (ar->cfg.mmap_threshold && n >= ar->cfg.mmap_threshold) {
         hv_map_t *m;
+        if (n > ar->mmap_max - HV_CHUNK_HDR)
+            return fail(h, kind, n, HV_FAIL_TOOBIG);
         hv_err_t err = _hv_chunk_alloc(h, n, st, &m);
         if (err == HV_ENOMEM) return fail(h, kind, n, HV_FAIL_NOMEM);
         if (err) return err;
