@@ -23,6 +23,7 @@ import atexit
 import contextlib
 import json
 import os
+import select
 import socket
 import struct
 import subprocess
@@ -58,8 +59,11 @@ class Viewer:
         args = [sys.executable, "-m", "heapviz.viewer", "--child", str(fd), str(child.fileno())]
         args += ["--width", str(width), "--height", str(height)] + (["--step"] if step else [])
         # A session of its own: Ctrl-C in the script's terminal must not close the window.
+        # WM_CLASS "heapviz" lets window managers (and xdotool) find the window.
+        env = dict(os.environ, SDL_VIDEO_X11_WMCLASS="heapviz")
         self.process = subprocess.Popen(
             args,
+            env=env,
             pass_fds=(fd, child.fileno()),
             stdin=subprocess.DEVNULL,
             start_new_session=True,
@@ -96,25 +100,23 @@ class Viewer:
         return buf
 
     def _serve(self) -> None:
-        """The viewer's requests, on a daemon thread (holds the GIL only briefly)."""
-        self._sock.settimeout(0.2)
+        """The viewer's requests, on a daemon thread (holds the GIL only briefly).
+
+        The socket stays blocking (a large history reply must not time out); select()
+        gives the 0.2 s tick that samples the script's variables."""
         while not self.closed.is_set():
             try:
-                hdr = self._sock.recv(_HDR.size, socket.MSG_PEEK)
-            except TimeoutError:
+                readable, _, _ = select.select([self._sock], [], [], 0.2)
+            except (OSError, ValueError):
+                break
+            if not readable:
                 self._sample_vars()
                 continue
-            except OSError:
-                break
-            if not hdr:
-                break
-            self._sock.settimeout(None)
             raw = self._recv_exact(_HDR.size)
             if raw is None:
                 break
             n, kind = _HDR.unpack(raw)
             payload = self._recv_exact(n - 1) if n > 1 else b""
-            self._sock.settimeout(0.2)
             if payload is None:
                 break
             self._handle(chr(kind), payload)

@@ -503,6 +503,10 @@ static int setup(viewer_t *v, char *err, size_t errlen)
      * owns them, and our death must not look like the script's. */
     SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
     SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "1");
+    /* We draw every pixel ourselves: the plain window framebuffer (XShm on
+     * X11) is all we need.  Without this SDL may back the surface with an
+     * OpenGL texture, recreating the window on first use. */
+    SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
     if (SDL_Init(SDL_INIT_VIDEO) != 0) {
         snprintf(err, errlen, "heapviz viewer: SDL_Init: %s", SDL_GetError());
         return -1;
@@ -512,6 +516,10 @@ static int setup(viewer_t *v, char *err, size_t errlen)
                               SDL_WINDOW_RESIZABLE);
     if (v->win == NULL) {
         snprintf(err, errlen, "heapviz viewer: SDL_CreateWindow: %s", SDL_GetError());
+        return -1;
+    }
+    if (SDL_GetWindowSurface(v->win) == NULL) {
+        snprintf(err, errlen, "heapviz viewer: SDL_GetWindowSurface: %s", SDL_GetError());
         return -1;
     }
     SDL_StartTextInput();
