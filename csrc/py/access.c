@@ -20,15 +20,54 @@
 
 #include <string.h>
 
-static int segv(module_state *st, HeapObject *heap, PointerObject *p,
-                uint64_t a, uint64_t n, int mode)
+/* A many-byte access (read(n), write(), slices of bytes, memcpy, memset):
+ * valgrind's replacements of memcpy and friends report the first bad byte,
+ * and so do we.  An element access reports its start, as valgrind does for
+ * one instruction. */
+#define ACC_BULK 8
+
+/* The heap an error through a heapless pointer (NULL, Pointer(), a wild
+ * address in no heap) is recorded on: the most recently created open one,
+ * the heap the script is working with. */
+static HeapObject *latest_heap(module_state *st)
 {
-    if (hvpy_memory_error(st, heap, HV_ERR_SEGV, a, n, mode == ACC_WRITE, p,
-                          NULL) == 0)
+    if (st == NULL || st->heaps == NULL)
+        return NULL;
+    for (Py_ssize_t i = PyList_GET_SIZE(st->heaps) - 1; i >= 0; i--) {
+        PyObject *obj = PyWeakref_GetObject(PyList_GET_ITEM(st->heaps, i));
+        if (obj != Py_None && ((HeapObject *)obj)->h != NULL)
+            return (HeapObject *)obj;
+    }
+    return NULL;
+}
+
+static int segv(module_state *st, HeapObject *heap, PointerObject *p,
+                uint64_t a, uint64_t n, int write)
+{
+    if (hvpy_memory_error(st, heap, HV_ERR_SEGV, a, n, write, p, NULL) == 0 &&
+        !PyErr_Occurred())
         PyErr_Format(PyExc_RuntimeError,
                      "segmentation fault at 0x%llx was not raised",
                      (unsigned long long)a);
     return -1;
+}
+
+/* The first byte of [a, a+n) outside every mapping (a when a is). */
+static uint64_t first_unmapped(HeapObject *heap, uint64_t a, uint64_t n)
+{
+    hv_region_t region;
+    uint8_t *mem;
+    if (n <= 1 || hv_resolve(heap->h, a, 1, &region, &mem) != HV_OK)
+        return a;
+    uint64_t ok = 1, bad = n; /* [a, a+ok) resolves, [a, a+bad) does not */
+    while (bad - ok > 1) {
+        uint64_t mid = ok + (bad - ok) / 2;
+        if (hv_resolve(heap->h, a, mid, &region, &mem) == HV_OK)
+            ok = mid;
+        else
+            bad = mid;
+    }
+    return a + ok;
 }
 
 static int frame_alive(HeapObject *heap, uint64_t serial)
@@ -40,63 +79,90 @@ static int frame_alive(HeapObject *heap, uint64_t serial)
     return 0;
 }
 
-/* The error kind of an access through p's provenance, or 0 when fine. */
-static int judge(HeapObject *heap, PointerObject *p, uint64_t a, uint64_t n)
+static int outside(uint64_t a, uint64_t n, uint64_t lo, uint64_t len)
+{
+    return a < lo || a - lo > len || n > len - (a - lo);
+}
+
+/* The error kind of an access through p's provenance, or 0 when fine;
+ * [*lo, *hi) are the bounds the access was judged against. */
+static int judge(HeapObject *heap, PointerObject *p, uint64_t a, uint64_t n,
+                 uint64_t *lo, uint64_t *hi)
 {
     hv_block_t b;
+    *lo = *hi = a;
     switch (p->prov) {
     case PROV_BLOCK:
         if (hv_block_at(heap->h, p->bstart, &b) != HV_OK || b.seq != p->seq ||
             (b.state != HV_BLOCK_ALLOCATED && b.state != HV_BLOCK_MMAPPED))
             return HV_ERR_USE_AFTER_FREE;
-        if (a < b.payload || a - b.payload > b.requested ||
-            n > b.requested - (a - b.payload))
-            return HV_ERR_OVERFLOW;
-        return 0;
+        *lo = b.payload, *hi = b.payload + b.requested;
+        return outside(a, n, b.payload, b.requested) ? HV_ERR_OVERFLOW : 0;
     case PROV_STACK:
     case PROV_RAW:
         if (p->prov == PROV_STACK && !frame_alive(heap, p->seq))
             return HV_ERR_USE_AFTER_RETURN;
-        if (a < p->pstart || a - p->pstart > p->plen ||
-            n > p->plen - (a - p->pstart))
-            return HV_ERR_OVERFLOW;
-        return 0;
+        *lo = p->pstart, *hi = p->pstart + p->plen;
+        return outside(a, n, p->pstart, p->plen) ? HV_ERR_OVERFLOW : 0;
     default: /* an address made from an integer: judge by what is there */
         if (hv_block_containing(heap->h, a, &b) != HV_OK)
             return HV_ERR_OVERFLOW;
         if (b.state == HV_BLOCK_FREE)
             return HV_ERR_USE_AFTER_FREE;
         if (b.state == HV_BLOCK_ALLOCATED || b.state == HV_BLOCK_MMAPPED) {
-            if (a < b.payload || a - b.payload > b.requested ||
-                n > b.requested - (a - b.payload))
-                return HV_ERR_OVERFLOW;
-            return 0;
+            *lo = b.payload, *hi = b.payload + b.requested;
+            return outside(a, n, b.payload, b.requested) ? HV_ERR_OVERFLOW : 0;
         }
         return 0; /* raw sbrk/mmap memory or a stack object: anything goes */
     }
 }
 
-static int uninitialized(HeapObject *heap, uint64_t a, uint64_t n)
+/* The first never-written byte of [a, a+n), if any. */
+static int uninitialized(HeapObject *heap, uint64_t a, uint64_t n,
+                         uint64_t *first)
 {
     const uint8_t *sh = hv_shadow(heap->h, a, n);
     if (sh == NULL)
         return 0;
-    for (uint64_t i = 0; i < n; i++)
-        if (sh[i] == HV_SH_UNINIT)
-            return 1;
-    return 0;
+    const uint8_t *u = memchr(sh, HV_SH_UNINIT, n);
+    if (u == NULL)
+        return 0;
+    *first = a + (uint64_t)(u - sh);
+    return 1;
+}
+
+/* Where a reported use after return goes on when no frame covers the
+ * address any more: the C program would touch dead stack; we give it a
+ * scratch buffer, so nothing outside the arena is ever touched. */
+static uint8_t *dead_stack(uint64_t n)
+{
+    static uint8_t *buf;
+    static uint64_t cap;
+    if (n > cap) {
+        uint8_t *fresh = PyMem_Realloc(buf, n);
+        if (fresh == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        buf = fresh;
+        cap = n;
+    }
+    return buf;
 }
 
 uint8_t *hvpy_check_access(PointerObject *p, uint64_t a, uint64_t n, int mode,
                            int *proceed)
 {
+    int bulk = (mode & ACC_BULK) != 0;
+    mode &= ~ACC_BULK;
+    int write = mode == ACC_WRITE;
     module_state *st = hvpy_pointer_state((PyObject *)p, p->heap);
     HeapObject *heap = p->heap;
     *proceed = 1;
     if (heap == NULL && st != NULL && a != 0)
         heap = hvpy_heap_for_address(st, a);
     if (heap == NULL || a == 0) {
-        segv(st, heap, p, a, n, mode);
+        segv(st, heap != NULL ? heap : latest_heap(st), p, a, n, write);
         return NULL;
     }
     if (!hvpy_heap_alive(heap))
@@ -105,36 +171,43 @@ uint8_t *hvpy_check_access(PointerObject *p, uint64_t a, uint64_t n, int mode,
     uint8_t *mem = NULL;
     hv_err_t rc = hv_resolve(heap->h, a, n, &region, &mem);
     if (heap->checks == CHECKS_OFF) {
-        if (rc != HV_OK) {
-            segv(st, heap, p, a, n, mode);
-            return NULL;
-        }
-        return mem;
-    }
-    int kind = region == HV_REGION_NONE ? HV_ERR_SEGV : judge(heap, p, a, n);
-    if (kind == 0 && rc != HV_OK)
-        kind = HV_ERR_SEGV; /* runs off the end of its mapping */
-    if (kind == HV_ERR_SEGV || (kind != 0 && rc != HV_OK)) {
-        segv(st, heap, p, a, n, mode);
+        if (rc == HV_OK)
+            return mem;
+        segv(st, heap, p, bulk ? first_unmapped(heap, a, n) : a, n, write);
         return NULL;
     }
-    if (kind == 0 && mode == ACC_READ && uninitialized(heap, a, n))
-        kind = HV_ERR_UNINIT;
-    if (kind != 0) {
-        if (hvpy_memory_error(st, heap, kind, a, n, mode == ACC_WRITE, p,
-                              NULL) < 0)
-            return NULL;
-        /* reported only: C goes on; mem is inside the arena */
-        mem = NULL;
-        if (hv_resolve(heap->h, a, n, &region, &mem) != HV_OK) {
-            segv(st, heap, p, a, n, mode);
-            return NULL;
-        }
-        if (mode == ACC_WRITE)
-            *proceed = 2; /* do not mark metadata or free bytes written */
-        return mem;
+    uint64_t lo, hi, where = a;
+    int kind = p->prov == PROV_NONE && region == HV_REGION_NONE
+                   ? HV_ERR_SEGV
+                   : judge(heap, p, a, n, &lo, &hi);
+    if (kind == 0 && rc != HV_OK)
+        kind = HV_ERR_SEGV; /* runs off the end of its mapping */
+    if (kind == HV_ERR_SEGV) {
+        segv(st, heap, p, bulk ? first_unmapped(heap, a, n) : a, n, write);
+        return NULL;
     }
-    return mem;
+    if (kind == 0 && mode == ACC_READ && uninitialized(heap, a, n, &where))
+        kind = HV_ERR_UNINIT;
+    if (kind == 0)
+        return mem;
+    if (!bulk)
+        where = a;
+    else if (kind == HV_ERR_OVERFLOW)
+        where = a < lo || a >= hi ? a : hi; /* the first byte outside */
+    if (hvpy_memory_error(st, heap, kind, where, n, write, p, NULL) < 0)
+        return NULL;
+    /* Reported only: C goes on.  The hook ran Python code: look again. */
+    if (!hvpy_heap_alive(heap))
+        return NULL;
+    *proceed = 2; /* reported: do not mark metadata or free bytes written,
+                     nor copy their state */
+    if (hv_resolve(heap->h, a, n, &region, &mem) == HV_OK)
+        return mem; /* inside the arena: an overflow really lands */
+    if (kind == HV_ERR_USE_AFTER_RETURN && region == HV_REGION_NONE)
+        return dead_stack(n);
+    /* the C program runs off the mapping here and dies */
+    segv(st, heap, p, first_unmapped(heap, a, n), n, write);
+    return NULL;
 }
 
 /* After a successful write: the bytes are now initialized. */
@@ -463,7 +536,7 @@ static PyObject *read_elements(PointerObject *p, int64_t start, int64_t count)
         if (n == 0)
             return PyBytes_FromStringAndSize("", 0);
         int proceed;
-        uint8_t *m = hvpy_check_access(p, a, n, ACC_READ, &proceed);
+        uint8_t *m = hvpy_check_access(p, a, n, ACC_READ | ACC_BULK, &proceed);
         return m ? PyBytes_FromStringAndSize((char *)m, (Py_ssize_t)n) : NULL;
     }
     PyObject *list = PyList_New(0);
@@ -529,7 +602,7 @@ static int write_bytes(PointerObject *p, uint64_t a, const char *data,
     if (n == 0)
         return 0;
     int proceed;
-    uint8_t *m = hvpy_check_access(p, a, n, ACC_WRITE, &proceed);
+    uint8_t *m = hvpy_check_access(p, a, n, ACC_WRITE | ACC_BULK, &proceed);
     if (m == NULL)
         return -1;
     memmove(m, data, n);
@@ -618,7 +691,8 @@ PyObject *hvpy_ptr_read(PyObject *self, PyObject *arg)
     if (n == 0)
         return PyBytes_FromStringAndSize("", 0);
     int proceed;
-    uint8_t *m = hvpy_check_access(p, p->addr, (uint64_t)n, ACC_READ, &proceed);
+    uint8_t *m = hvpy_check_access(p, p->addr, (uint64_t)n,
+                                   ACC_READ | ACC_BULK, &proceed);
     return m ? PyBytes_FromStringAndSize((char *)m, (Py_ssize_t)n) : NULL;
 }
 
@@ -737,19 +811,24 @@ PyObject *hvpy_memcpy(PyObject *module, PyObject *const *args, Py_ssize_t n)
             return NULL;
     }
     int p1, p2;
-    uint8_t *s = hvpy_check_access(src, src->addr, len, ACC_COPY, &p1);
+    uint8_t *s = hvpy_check_access(src, src->addr, len, ACC_COPY | ACC_BULK,
+                                   &p1);
     if (s == NULL)
         return NULL;
-    uint8_t *d = hvpy_check_access(dst, dst->addr, len, ACC_WRITE, &p2);
+    /* dst's check may run Python code (a report): hold the bytes first */
+    uint8_t *tmp = PyMem_Malloc(len);
+    if (tmp == NULL)
+        return PyErr_NoMemory();
+    memcpy(tmp, s, len);
+    uint8_t *d = hvpy_check_access(dst, dst->addr, len, ACC_WRITE | ACC_BULK,
+                                   &p2);
+    if (d != NULL)
+        memmove(d, tmp, len);
+    PyMem_Free(tmp);
     if (d == NULL)
         return NULL;
-    s = NULL; /* dst's check may have run Python code: resolve again */
-    hv_region_t region;
-    HeapObject *sh = src->heap ? src->heap : heap;
-    if (hv_resolve(sh->h, src->addr, len, &region, &s) != HV_OK)
-        return PyErr_Format(PyExc_RuntimeError, "memcpy source vanished");
-    memmove(d, s, len);
-    if (p2 == 1 && dst->heap && sh == dst->heap && heap->checks != CHECKS_OFF)
+    if (p1 == 1 && p2 == 1 && src->heap == dst->heap &&
+        heap->checks != CHECKS_OFF)
         hv_shadow_copy(heap->h, dst->addr, src->addr, len);
     else
         mark_written(dst, dst->addr, len, p2);
@@ -775,7 +854,8 @@ PyObject *hvpy_memset(PyObject *module, PyObject *const *args, Py_ssize_t n)
     if (len == 0)
         return Py_NewRef(args[0]);
     int proceed;
-    uint8_t *d = hvpy_check_access(dst, dst->addr, len, ACC_WRITE, &proceed);
+    uint8_t *d = hvpy_check_access(dst, dst->addr, len,
+                                   ACC_WRITE | ACC_BULK, &proceed);
     if (d == NULL)
         return NULL;
     memset(d, (int)(unsigned char)c, len);
