@@ -230,6 +230,38 @@ static int fishy_size(HeapObject *self, const char *fn, uint64_t value)
     return rc;
 }
 
+/* calloc(nmemb, size) whose product overflows size_t: C gives NULL; the
+ * report says why.  Returns -1 when raised, 0 to go on (NULL). */
+static int calloc_overflow(HeapObject *self, uint64_t nmemb, uint64_t size)
+{
+    PyObject *extra = Py_BuildValue("(sKK)", "calloc",
+                                    (unsigned long long)nmemb,
+                                    (unsigned long long)size);
+    if (extra == NULL)
+        return -1;
+    int rc = hvpy_memory_error(state_of(self), self, HV_ERR_FISHY, 0, 0, 0,
+                               NULL, extra);
+    Py_DECREF(extra);
+    return rc;
+}
+
+/* A core error from malloc/calloc: the allocator found its metadata
+ * damaged (HeapCorruption, as glibc aborts), or something else. */
+static PyObject *alloc_error(HeapObject *self, hv_err_t rc, const char *fn)
+{
+    if (rc != HV_ECORRUPT)
+        return hvpy_raise_core(rc, fn);
+    PyObject *extra = PyUnicode_FromString(fn);
+    if (extra == NULL)
+        return NULL;
+    if (hvpy_memory_error(state_of(self), self, HV_ERR_CORRUPTION, 0, 0, 0,
+                          NULL, extra) == 0 &&
+        !PyErr_Occurred())
+        PyErr_SetString(PyExc_RuntimeError, "heap corruption");
+    Py_DECREF(extra);
+    return NULL;
+}
+
 static int pointer_arg(HeapObject *self, PyObject *o, const char *fn,
                        PointerObject **out)
 {
@@ -361,7 +393,7 @@ static PyObject *heap_malloc(HeapObject *self, PyObject *arg)
     uint64_t out;
     hv_err_t rc = hv_malloc(self->h, n, hvpy_current_site(self), &out);
     if (rc != HV_OK)
-        return hvpy_raise_core(rc, "malloc()");
+        return alloc_error(self, rc, "malloc");
     PyObject *p = block_pointer(self, out);
     if (p != NULL && after_op(self) < 0)
         Py_CLEAR(p);
@@ -391,11 +423,14 @@ static PyObject *heap_calloc(HeapObject *self, PyObject *const *args,
     if ((f1 && fishy_size(self, "calloc", nmemb) < 0) ||
         (f2 && fishy_size(self, "calloc", size) < 0))
         return NULL;
+    if (size != 0 && nmemb > UINT64_MAX / size &&
+        self->checks != CHECKS_OFF && calloc_overflow(self, nmemb, size) < 0)
+        return NULL;
     uint64_t out;
     hv_err_t rc =
         hv_calloc(self->h, nmemb, size, hvpy_current_site(self), &out);
     if (rc != HV_OK)
-        return hvpy_raise_core(rc, "calloc()");
+        return alloc_error(self, rc, "calloc");
     PyObject *p = block_pointer(self, out);
     if (p != NULL && after_op(self) < 0)
         Py_CLEAR(p);
@@ -694,10 +729,13 @@ static PyObject *heap_check(HeapObject *self, PyObject *unused)
     int n = hv_check(self->h, v, 64);
     PyObject *out = PyList_New(0);
     for (int i = 0; out != NULL && i < n && i < 64; i++) {
-        PyObject *s = v[i].addr ? PyUnicode_FromFormat(
-                                      "0x%llx: %s",
-                                      (unsigned long long)v[i].addr, v[i].what)
-                                : PyUnicode_FromString(v[i].what);
+        char line[160]; /* PyUnicode_FromFormat has no %llx */
+        if (v[i].addr)
+            snprintf(line, sizeof line, "0x%llx: %s",
+                     (unsigned long long)v[i].addr, v[i].what);
+        else
+            snprintf(line, sizeof line, "%s", v[i].what);
+        PyObject *s = PyUnicode_FromString(line);
         if (s == NULL || PyList_Append(out, s) < 0)
             Py_CLEAR(out);
         Py_XDECREF(s);
