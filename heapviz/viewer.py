@@ -55,6 +55,7 @@ class Viewer:
         self.ready = threading.Event()
         self.closed = threading.Event()
         self._step = False
+        self.history_requests = 0  # times the viewer fell behind the ring (benchmarks)
         self._last_vars: dict[str, int] = {}
         args = [sys.executable, "-m", "heapviz.viewer", "--child", str(fd), str(child.fileno())]
         args += ["--width", str(width), "--height", str(height)] + (["--step"] if step else [])
@@ -131,6 +132,7 @@ class Viewer:
         elif kind == "S":
             self.set_step(payload == b"1")
         elif kind == "H":
+            self.history_requests += 1
             first, count = struct.unpack("<QQ", payload[:16])
             try:
                 data = self._viz.history_bytes(self._capsule, first, count)
