@@ -1,8 +1,9 @@
 /* trace_bench.c — replay CS:APP malloc-lab traces through every heapviz
  * policy and through glibc's malloc, in one run.
  *
- *   trace_bench [--runs N] [--quick] [--json OUT] [--policies a,b] [--no-glibc]
- *               [--no-cold] [--record-modes off,on,shadow] TRACE.rep ...
+ *   trace_bench [--runs N] [--min-run-ms MS] [--warmup-ms MS] [--quick]
+ *               [--json OUT] [--policies first,...] [--no-glibc] [--no-cold]
+ *               [--record-modes off,on,shadow] TRACE.rep ...
  *
  * For each trace and each allocator it measures
  *
@@ -56,7 +57,6 @@ extern char **environ;
 
 #define MAX_RUNS 64
 #define ALIGN 8         /* the lab's alignment                           */
-#define WARMUP_MS 500   /* at most this long to reach the steady state   */
 
 /* ------------------------------------------------------------------------
  * Memory for the benchmark's own data comes from mmap, never malloc, so
@@ -804,8 +804,8 @@ static const char *POLICY_NAMES[] = {"first", "next",       "best",
 
 static void usage(void)
 {
-    fputs("usage: trace_bench [--runs N] [--min-run-ms MS] [--quick] "
-          "[--json OUT]\n"
+    fputs("usage: trace_bench [--runs N] [--min-run-ms MS] [--warmup-ms MS] "
+          "[--quick] [--json OUT]\n"
           "                   [--policies first,next,...] "
           "[--record-modes off,on,shadow]\n"
           "                   [--no-glibc] [--no-cold] TRACE.rep ...\n",
@@ -865,12 +865,14 @@ static int make_variants(variant_t *vars, const char *policies,
 /* Bring a heap to its steady state: it has held the trace once and, when
  * it records, its event history (1,000,000 events by default) is full and
  * wraps round, so the runs that follow do not pay for first touching its
- * pages — at most WARMUP_MS of replays.  Returns the time of one replay. */
+ * pages — at most warmup_ms of replays.  Returns the time of one replay. */
+static double warmup_ms = 500;
+
 static double warm_up(hv_heap_t *h, const trace_t *t, uint64_t *ptrs)
 {
     double one = time_hv(h, t, ptrs, 1), spent = one;
     while (hv_heap_config(h)->record && hv_history_first(h) == 0 &&
-           spent < WARMUP_MS * 1e6)
+           spent < warmup_ms * 1e6)
         spent += time_hv(h, t, ptrs, 1);
     return one;
 }
@@ -956,8 +958,10 @@ int main(int argc, char **argv)
             runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--min-run-ms") && i + 1 < argc)
             min_ms = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--warmup-ms") && i + 1 < argc)
+            warmup_ms = atof(argv[++i]);
         else if (!strcmp(argv[i], "--quick"))
-            runs = 1, min_ms = 0;
+            runs = 1, min_ms = 0, warmup_ms = 0;
         else if (!strcmp(argv[i], "--json") && i + 1 < argc)
             json_path = argv[++i];
         else if (!strcmp(argv[i], "--policies") && i + 1 < argc)
