@@ -3,12 +3,23 @@
 The C binding detects an error and calls `_memory_error` (registered as its hook); this
 module gathers the facts (which block, where it was allocated and freed, which line did
 it), writes the report, records the error as an event for the viewer, and decides from
-the heap's `checks=` mode whether to raise it or to report it and let the script go on.
+the heap's `checks=` mode whether to raise it or to report it and let the script go on:
+
+- "strict": raise at the faulting call (the heap stays as it was);
+- "report": print the report and go on as C would; a SegmentationFault or a
+  HeapCorruption still raises, since the C program dies there;
+- "off": only SegmentationFault and HeapCorruption, which keep the process safe.
+
+A report reads like valgrind's (`Invalid write of size 4`, `Address 0x… is 0 bytes after
+a block of size 400 alloc'd`, `at <module> (script.py:12)`), followed by one plain
+sentence on what went wrong and how C programmers avoid it.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +33,10 @@ if TYPE_CHECKING:
 class HeapError(Exception):
     """Base class of every memory error heapviz detects.
 
-    Attributes: address, access_size, block, alloc_site, free_site, site, report.
+    Attributes: `address` (the faulting address), `access_size` (bytes accessed, 0 for
+    free), `block` (the Block involved, if any), `alloc_site` and `free_site` (where that
+    block was allocated and freed, when known), `site` (the faulting line) and `report`
+    (the full valgrind-style text, also what str(err) gives).
     """
 
     address: int = 0
@@ -70,7 +84,7 @@ class OverlappingCopy(HeapError):
 
 
 class FishyValue(HeapError, ValueError):
-    """A size argument that is negative or absurd."""
+    """A size argument that is negative or absurd, or a calloc() whose size overflows."""
 
 
 class HeapCorruption(HeapError):
@@ -90,60 +104,120 @@ _CLASSES: dict[int, type[HeapError]] = {
     _core.ERR_CORRUPTION: HeapCorruption,
 }
 
-_ADVICE: dict[type[HeapError], str] = {
-    SegmentationFault: (
-        "The pointer does not point at memory the program owns: it is NULL, was never "
-        "set, or holds a made-up address. Allocate first (p = malloc(n)) and check the "
-        "result against NULL before using it."
+_ADVICE: dict[str, str] = {
+    "null": (
+        "The pointer is NULL: nothing was allocated, or malloc() failed and returned NULL. "
+        "Allocate first (p = malloc(n)) and check the result against NULL before using it."
     ),
-    BufferOverflow: (
+    "uninit-pointer": (
+        "The pointer was declared but never given a value, so it holds garbage (here 0). "
+        "Set every pointer before use: to what malloc() returned, or to NULL."
+    ),
+    "wild": (
+        "No memory is mapped at this address: the pointer was made up (cast from an "
+        "integer) or computed wrongly. Use only addresses malloc() or & gave you."
+    ),
+    "segv": (
+        "The access left every mapped region: the C program is killed here by SIGSEGV. "
+        "Check the pointer arithmetic and the sizes the program relies on."
+    ),
+    "overflow": (
         "The access falls outside the block it belongs to: the block is smaller than the "
         "code assumes. Allocate enough (count * sizeof(type), strlen(s) + 1 for strings) "
         "and keep indexes within 0 .. count-1."
     ),
-    UninitializedRead: (
+    "uninit": (
         "malloc() does not clear memory: these bytes hold whatever was there before. "
         "Write them first, or allocate with calloc() to get zeroes."
     ),
-    UseAfterFree: (
+    "uninit-realloc": (
+        "realloc() keeps the old contents, but the bytes it added hold garbage. Write them "
+        "before reading them."
+    ),
+    "uninit-stack": (
+        "A local variable starts with garbage: C does not initialize automatic memory. "
+        "Give it a value before reading it."
+    ),
+    "use-after-free": (
         "The block was freed, so the pointer dangles: the memory may already belong to "
         "someone else. Free a block only when nothing uses it any more, and set the "
         "pointer to NULL after free()."
     ),
-    DoubleFree: (
+    "use-after-realloc": (
+        "realloc() moved the block and freed the old one: the old pointer dangles. Always "
+        "continue with the pointer realloc() returned (p = realloc(p, n))."
+    ),
+    "double-free": (
         "The block was already freed. Freeing twice corrupts the allocator's free list; "
         "set the pointer to NULL after free() so a second free(NULL) does nothing."
     ),
-    InvalidFree: (
-        "free() takes exactly a pointer that malloc(), calloc() or realloc() returned — "
-        "not one into the middle of a block, not stack memory, not a made-up address."
+    "invalid-free": (
+        "free() and realloc() take exactly a pointer that malloc(), calloc() or realloc() "
+        "returned — not one into the middle of a block, not stack memory, not a made-up "
+        "address."
     ),
-    UseAfterReturn: (
+    "stack-free": (
+        "Stack memory (local variables) is released automatically when the function "
+        "returns; only memory from malloc() may be given to free()."
+    ),
+    "use-after-return": (
         "The object lived in a stack frame that has returned; its memory is reused by the "
         "next call. Return heap memory (malloc) or copy the value out instead."
     ),
-    OverlappingCopy: (
+    "overlap": (
         "memcpy() requires source and destination not to overlap; the result is "
         "undefined. Use memmove() when the regions may overlap."
     ),
-    FishyValue: (
-        "The size is negative (or absurdly large): in C it would turn into a huge "
-        "size_t. Check the arithmetic that produced it."
+    "fishy": (
+        "The size is negative (or absurdly large): as a size_t it becomes a huge number. "
+        "Check the arithmetic that produced it."
     ),
-    HeapCorruption: (
+    "calloc-overflow": (
+        "nmemb * size does not fit in a size_t, so calloc() returns NULL. Check the result "
+        "of every allocation against NULL, and the sizes you multiply."
+    ),
+    "corruption": (
         "The allocator's bookkeeping (a header, footer or free-list link) has been "
         "overwritten, usually by an earlier write past the end of a block or by a double "
-        "free. Find the first error reported above."
+        "free; glibc aborts the program here. Fix the first error reported."
     ),
 }
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 # --- gathering facts -----------------------------------------------------------------
 
 
 def site_of(heap: Any, site_id: int) -> Site | None:
-    t = heap._site_info(site_id) if site_id else None
+    t = heap._site_info(site_id) if site_id and heap is not None and not heap.closed else None
     return Site(*t) if t else None
+
+
+Ev = tuple[int, int, int, int, int, int, int, int, int]  # seq op kind flags site addr size a b
+_ALLOCS = (_core.EV_MALLOC, _core.EV_CALLOC, _core.EV_REALLOC)
+_EV_FRAME_POP = _core.EVENT_KINDS.index("frame_pop")
+_EV_STACK_ALLOC = _core.EVENT_KINDS.index("stack_alloc")
+
+
+def _backwards(heap: Any, stop: int | None = None) -> Iterator[Ev]:
+    """The recorded history, newest first (from `stop`, exclusive)."""
+    first, count = heap._history()
+    hi = count if stop is None else min(stop, count)
+    while hi > first:
+        lo = max(first, hi - 4096)
+        yield from reversed(heap._events(lo, hi))
+        hi = lo
+
+
+def _forwards(heap: Any, start: int) -> Iterator[Ev]:
+    first, count = heap._history()
+    for lo in range(max(start, first), count, 4096):
+        yield from heap._events(lo, min(count, lo + 4096))
+
+
+def _find(events: Iterator[Ev], pred: Callable[[Ev], bool]) -> Ev | None:
+    return next((ev for ev in events if pred(ev)), None)
 
 
 @dataclass
@@ -155,39 +229,32 @@ class _Origin:
     alloc_site: Site | None
     free_site: Site | None
     freed: bool
+    by_realloc: bool
 
 
-def _find_origin(heap: Any, seq: int, payload: int) -> _Origin | None:
-    """Search the history for allocation `seq` (an op number) and its free."""
-    first, count = heap._history()
-    alloc: tuple[int, ...] | None = None
-    stop = count
-    chunk = 4096
-    while stop > first and alloc is None:
-        lo = max(first, stop - chunk)
-        for ev in reversed(heap._events(lo, stop)):
-            if ev[1] == seq and ev[2] in (_core.EV_MALLOC, _core.EV_CALLOC, _core.EV_REALLOC):
-                alloc = ev
-                break
-        stop = lo
+def _find_origin(heap: Any, seq: int) -> _Origin | None:
+    """Search the history for allocation `seq` (an operation number) and its free."""
+    alloc = _find(_backwards(heap), lambda ev: ev[1] == seq and ev[2] in _ALLOCS and
+                  not ev[3] & 8 and ev[5] != 0)
     if alloc is None:
         return None
     payload = alloc[5]
     free_site: Site | None = None
-    freed = False
-    for ev in heap._events(alloc[0] + 1, count):
+    freed = by_realloc = False
+    for ev in _forwards(heap, alloc[0] + 1):
         if ev[2] == _core.EV_FREE and ev[5] == payload:
             free_site, freed = site_of(heap, ev[4]), True
+            # a FREE step inside a realloc: the realloc moved (or freed) the block
+            by_realloc = bool(ev[3] & 4)
             break
-        if ev[2] == _core.EV_REALLOC and ev[7] == payload and ev[5] != payload:
-            free_site, freed = site_of(heap, ev[4]), True
-            break
-    return _Origin(payload, alloc[6], site_of(heap, alloc[4]), free_site, freed)
+    return _Origin(payload, alloc[6], site_of(heap, alloc[4]), free_site, freed, by_realloc)
 
 
 def _block(heap: Any, addr: int, containing: bool) -> Block | None:
     from heapviz.heap import block_from_tuple
 
+    if heap is None or heap.closed:
+        return None
     t = heap._block(addr, containing)
     return block_from_tuple(heap, t) if t else None
 
@@ -201,11 +268,37 @@ def _where(addr: int, lo: int, size: int) -> str:
     return f"is {addr - lo} bytes inside a block of size {size}"
 
 
-def _at(site: Site | None) -> str:
+def _at(site: Site | None, word: str = "at") -> str:
     if site is None:
-        return "   at (unknown)"
+        return f"   {word} (unknown)"
     fn = site.function or "<module>"
-    return f"   at {fn} ({site.short})"
+    return f"   {word} {fn} ({site.short})"
+
+
+def _student_frames() -> list[Site]:
+    """The student's Python stack, innermost first, as valgrind prints a backtrace:
+    frames of the heapviz package are skipped; the walk stops at a module's top level."""
+    out: list[Site] = []
+    f = sys._getframe(1)
+    while f is not None and len(out) < 12:
+        code = f.f_code
+        if not os.path.abspath(code.co_filename).startswith(_PKG_DIR + os.sep):
+            out.append(Site(code.co_filename, f.f_lineno, code.co_qualname))
+            if code.co_name == "<module>":
+                break
+        f = f.f_back  # type: ignore[assignment]
+    return out
+
+
+def _stack_text(site: Site | None) -> list[str]:
+    """`at` the faulting line, then `by` its callers (the student's own frames)."""
+    frames = _student_frames()
+    if site is not None and frames and (frames[0].file, frames[0].line) != (site.file,
+                                                                            site.line):
+        frames = [site]
+    if not frames:
+        return [_at(site)]
+    return [_at(frames[0])] + [_at(s, "by") for s in frames[1:]]
 
 
 # --- writing reports -----------------------------------------------------------------
@@ -219,112 +312,316 @@ class _Report:
         self.heap, self.kind, self.addr, self.size = heap, kind, addr, size
         self.write, self.pointer, self.extra = write, pointer, extra
         self.cls = _CLASSES.get(kind, HeapError)
-        self.site = site_of(heap, heap._site()) if heap is not None else None
+        self.site: Site | None = None
+        if heap is not None and not heap.closed:
+            self.site = site_of(heap, heap._site())
+        if self.site is None:
+            frames = _student_frames()
+            self.site = frames[0] if frames else None
         self.block: Block | None = None
         self.alloc_site: Site | None = None
         self.free_site: Site | None = None
-        self.lines: list[str] = []
+        self.advice = ""
+        self.notes: list[str] = []
+
+    @property
+    def live(self) -> bool:
+        return self.heap is not None and not self.heap.closed
 
     def access(self) -> str:
         return f"Invalid {'write' if self.write else 'read'} of size {self.size}"
 
-    def describe_pointer_block(self) -> str:
+    def stack(self) -> list[str]:
+        return _stack_text(self.site)
+
+    # --- where is the address? ------------------------------------------------------
+
+    def describe(self) -> list[str]:
         """' Address 0x… is N bytes after a block of size S alloc'd' and its sites."""
         p, heap = self.pointer, self.heap
         prov = p._provenance if p is not None else ("none", 0, 0, 0)
-        origin = None
-        if prov[0] == "block":
-            self.block = _block(heap, prov[1], False)
-            live = self.block is not None and self.block.seq == prov[3] and self.block.allocated
-            if live:
-                assert self.block is not None
-                self.alloc_site = self.block.site
-                return self._alloc_words(self.block.payload, self.block.requested)
-            origin = _find_origin(heap, prov[3], prov[2])
-        elif prov[0] == "stack":
+        if not self.live:
+            return [f" Address 0x{self.addr:x} is not stack'd, malloc'd or (recently) free'd"]
+        if prov[0] == "stack":
             return self._stack_words()
-        if origin is None and heap is not None:
-            blk = _block(heap, self.addr, True)
-            if blk is None:
-                return f" Address 0x{self.addr:x} is not stack'd, malloc'd or (recently) free'd"
+        if prov[0] == "block":
+            blk = _block(heap, prov[1], False)
+            if blk is not None and blk.seq == prov[3] and blk.allocated:
+                return self._alloc_words(blk)
+            origin = _find_origin(heap, prov[3])
+            if origin is not None:
+                return self._origin_words(origin)
+        blk = _block(heap, self.addr, True)
+        if blk is None:
+            return [f" Address 0x{self.addr:x} is not stack'd, malloc'd or (recently) free'd"]
+        if blk.state == "stack":
+            return self._stack_words()
+        if blk.state == "mapping":
             self.block = blk
-            if blk.state == "free":
-                return (f" Address 0x{self.addr:x} {_where(self.addr, blk.payload, blk.payload_size)}"
-                        " free'd" + self._free_lines(blk.free_site, None))
-            if blk.state == "stack":
-                return self._stack_words()
-            self.alloc_site = blk.site
-            return self._alloc_words(blk.payload, blk.requested)
-        assert origin is not None
+            return [f" Address 0x{self.addr:x} is in a rw- anonymous segment "
+                    "(memory from mmap(), not a block malloc() returned)"]
+        if blk.state == "sbrk":
+            self.block = blk
+            return [f" Address 0x{self.addr:x} is in the brk data segment "
+                    "(memory from sbrk(), not a block malloc() returned)"]
+        if blk.state == "free":
+            self.block = blk
+            origin = self._origin_of_free(blk)
+            if origin is not None:
+                return self._origin_words(origin)
+            self.free_site = blk.free_site
+            return [f" Address 0x{self.addr:x} "
+                    f"{_where(self.addr, blk.payload, blk.payload_size)} free'd",
+                    _at(blk.free_site)]
+        return self._alloc_words(blk)
+
+    def _alloc_words(self, blk: Block) -> list[str]:
+        self.block, self.alloc_site = blk, blk.site
+        return [f" Address 0x{self.addr:x} {_where(self.addr, blk.payload, blk.requested)} "
+                "alloc'd", _at(blk.site)]
+
+    def _origin_words(self, origin: _Origin) -> list[str]:
         self.alloc_site, self.free_site = origin.alloc_site, origin.free_site
+        if self.block is None:
+            self.block = _block(self.heap, origin.payload, True)
         words = _where(self.addr, origin.payload, origin.requested)
-        if origin.freed:
-            return f" Address 0x{self.addr:x} {words} free'd" + self._free_lines(
-                origin.free_site, origin.alloc_site)
-        return f" Address 0x{self.addr:x} {words} alloc'd\n{_at(origin.alloc_site)}"
+        if not origin.freed:
+            return [f" Address 0x{self.addr:x} {words} alloc'd", _at(origin.alloc_site)]
+        lines = [f" Address 0x{self.addr:x} {words} free'd", _at(origin.free_site)]
+        if origin.by_realloc:
+            lines[-1] += "  (by realloc(), which moved the block)"
+            self.advice = self.advice or "use-after-realloc"
+        lines += [" Block was alloc'd at", _at(origin.alloc_site)]
+        now = _block(self.heap, self.addr, True)
+        if now is not None and now.allocated and now.site is not None:
+            lines.append(f" The memory has been reused since: it now belongs to a block of "
+                         f"size {now.requested} alloc'd at {now.site.short}")
+        return lines
 
-    def _alloc_words(self, payload: int, requested: int) -> str:
-        return (f" Address 0x{self.addr:x} {_where(self.addr, payload, requested)} alloc'd\n"
-                f"{_at(self.alloc_site)}")
+    def _origin_of_free(self, blk: Block) -> _Origin | None:
+        """The freed allocation whose payload held this address (an int pointer)."""
+        ev = _find(_backwards(self.heap), lambda e: e[2] == _core.EV_FREE and
+                   e[5] <= self.addr < e[5] + max(e[6], 1) and blk.address <= e[5] < blk.end)
+        if ev is None:
+            return None
+        alloc = _find(_backwards(self.heap, ev[0]), lambda e: e[2] in _ALLOCS and
+                      e[5] == ev[5] and not e[3] & 8)
+        return _Origin(ev[5], ev[6], site_of(self.heap, alloc[4]) if alloc else None,
+                       site_of(self.heap, ev[4]), True, bool(ev[3] & 4))
 
-    def _free_lines(self, free_site: Site | None, alloc_site: Site | None) -> str:
-        self.free_site = free_site
-        text = f"\n{_at(free_site)}"
-        if alloc_site is not None:
-            text += f"\n Block was alloc'd at\n{_at(alloc_site)}"
-        return text
-
-    def _stack_words(self) -> str:
-        frames = self.heap._frames() if self.heap is not None else []
-        for name, lo, hi in frames:
+    def _stack_words(self) -> list[str]:
+        frames = self.heap._frames() if self.live else []
+        for name, lo, hi in reversed(frames):
             if lo <= self.addr < hi:
-                return f" Address 0x{self.addr:x} is on the stack, in the frame of {name}()"
-        return (f" Address 0x{self.addr:x} is on the stack, in a frame that has returned "
-                "(its memory is reused by the next call)")
+                blk = _block(self.heap, self.addr, True)
+                if blk is not None and blk.state == "stack":
+                    self.block = blk
+                return [f" Address 0x{self.addr:x} is on the stack, in the frame of {name}()"]
+        alloc, ret = self._dead_frame()
+        lines = [f" Address 0x{self.addr:x} is on the stack, in a frame that has returned"]
+        if alloc is not None:
+            lines += [" The stack object was allocated at", _at(alloc)]
+            self.alloc_site = alloc
+        if ret is not None:
+            lines += [" and died when its frame ended at", _at(ret)]
+            self.free_site = ret
+        return lines
 
-    def text(self) -> str:
+    def _dead_frame(self) -> tuple[Site | None, Site | None]:
+        """Where the dead stack object at addr was made, and where its frame ended."""
+        if not self.live:
+            return None, None
+        alloc = _find(_backwards(self.heap), lambda e: e[2] == _EV_STACK_ALLOC and
+                      e[5] <= self.addr < e[5] + max(e[6], 1))
+        if alloc is None:
+            return None, None
+        pop = _find(_forwards(self.heap, alloc[0] + 1),
+                    lambda e: e[2] == _EV_FRAME_POP and e[5] <= alloc[5] < e[5] + e[6])
+        return site_of(self.heap, alloc[4]), site_of(self.heap, pop[4]) if pop else None
+
+    # --- the texts --------------------------------------------------------------------
+
+    def text(self) -> list[str]:
         k = self.kind
         if k == _core.ERR_SEGV:
-            what = "Invalid write" if self.write else "Invalid read"
-            body = [f"{what} of size {self.size}", _at(self.site),
-                    f" Address 0x{self.addr:x} is not stack'd, malloc'd or (recently) free'd",
-                    "", "Process terminating with default action of signal 11 (SIGSEGV)",
-                    f" Access not within mapped region at address 0x{self.addr:x}"]
-            if self.pointer is not None and getattr(self.pointer, "address", 1) == 0:
-                body.append(" (a NULL pointer: nothing was allocated, or malloc failed)")
-            return "\n".join(body)
-        if k in (_core.ERR_OVERFLOW, _core.ERR_USE_AFTER_FREE, _core.ERR_USE_AFTER_RETURN):
-            return "\n".join([self.access(), _at(self.site), self.describe_pointer_block()])
+            return self._segv()
+        if k == _core.ERR_OVERFLOW:
+            self.advice = "overflow"
+            return [self.access(), *self.stack(), *self.describe(), *self._landing()]
+        if k == _core.ERR_USE_AFTER_FREE:
+            lines = [self.access(), *self.stack(), *self.describe()]
+            self.advice = self.advice or "use-after-free"
+            return lines
+        if k == _core.ERR_USE_AFTER_RETURN:
+            self.advice = "use-after-return"
+            return [self.access(), *self.stack(), *self.describe()]
         if k == _core.ERR_UNINIT:
-            desc = self.describe_pointer_block()
-            origin = _at(self.alloc_site)
-            return "\n".join([f"Use of uninitialised value of size {self.size}", _at(self.site),
-                              " Uninitialised value was created by a heap allocation",
-                              origin, desc])
+            return self._uninit()
         if k in (_core.ERR_DOUBLE_FREE, _core.ERR_INVALID_FREE):
-            return "\n".join(["Invalid free() / delete / delete[] / realloc()", _at(self.site),
-                              self.describe_pointer_block()])
+            lines = ["Invalid free() / delete / delete[] / realloc()", *self.stack(),
+                     *self.describe()]
+            if k == _core.ERR_DOUBLE_FREE:
+                self.advice = "double-free"
+            elif any("on the stack" in line for line in lines):
+                self.advice = "stack-free"
+            else:
+                self.advice = "invalid-free"
+            return lines
         if k == _core.ERR_OVERLAP:
+            self.advice = "overlap"
             src = int(self.extra)
-            return "\n".join([
-                f"Source and destination overlap in memcpy(0x{self.addr:x}, 0x{src:x}, "
-                f"{self.size})", _at(self.site)])
+            return [f"Source and destination overlap in memcpy(0x{self.addr:x}, 0x{src:x}, "
+                    f"{self.size})", *self.stack()]
         if k == _core.ERR_FISHY:
-            value = self.size - (1 << 64) if self.size >= 1 << 63 else self.size
-            return "\n".join([
-                f"Argument 'size' of function {self.extra} has a fishy (possibly negative) "
-                f"value: {value}", _at(self.site)])
+            return self._fishy()
         if k == _core.ERR_CORRUPTION:
-            problems = self.heap.check() if self.heap is not None else []
-            lines = [f"{self.extra}(): heap corruption detected (as glibc aborts with "
-                     "\"free(): invalid next size\")", _at(self.site)]
-            lines += [f"   {p}" for p in problems[:5]]
-            return "\n".join(lines)
-        return f"memory error {k} at 0x{self.addr:x}"
+            return self._corruption()
+        return [f"memory error {k} at 0x{self.addr:x}", *self.stack()]
+
+    def _segv(self) -> list[str]:
+        p = self.pointer
+        lines: list[str] = []
+        if p is not None and int(p) == 0 and repr(p).startswith("Pointer()"):
+            self.advice = "uninit-pointer"
+            lines += ["Use of uninitialised value of size 8", *self.stack(),
+                      " (the pointer was made by heapviz.Pointer() and never assigned)"]
+        elif self.addr == 0:
+            self.advice = "null"
+        elif p is not None and p._provenance[0] == "none":
+            self.advice = "wild"
+        else:
+            self.advice = "segv"
+        what = "write" if self.write else "read"
+        lines += [f"Invalid {what} of size {self.size}", *self.stack()]
+        if p is not None and p._provenance[0] in ("block", "stack") and self.live:
+            lines += self.describe()
+        else:
+            lines.append(f" Address 0x{self.addr:x} is not stack'd, malloc'd or (recently) "
+                         "free'd")
+        lines += ["", "Process terminating with default action of signal 11 (SIGSEGV)",
+                  f" Access not within mapped region at address 0x{self.addr:x}",
+                  _at(self.site)]
+        return lines
+
+    def _landing(self) -> list[str]:
+        """Report mode: what the write that goes ahead will overwrite."""
+        if not (self.write and self.live and self.heap._checks == _core.CHECKS_REPORT):
+            return []
+        states = self.heap._shadow(self.addr, 1)
+        if not states:
+            return []
+        lo = self.addr
+        span = self.heap._shadow(lo, max(1, self.size)) or states
+        meta = span.count(1)
+        free = span.count(2)
+        other = span.count(3) + span.count(4)
+        parts = []
+        if meta:
+            parts.append(f"{meta} bytes of allocator metadata (a header, footer or "
+                         "free-list link)")
+        if free:
+            parts.append(f"{free} bytes of a free block")
+        if other:
+            parts.append(f"{other} bytes of another block's data")
+        if not parts:
+            return [" (checks=\"report\": the write goes ahead, as in C, into padding)"]
+        return [" (checks=\"report\": the write goes ahead, as in C, and overwrites "
+                + " and ".join(parts) + ")"]
+
+    def _uninit(self) -> list[str]:
+        lines = [f"Use of uninitialised value of size {self.size}", *self.stack()]
+        where = self.describe()
+        lines.append(where[0])
+        if self.block is not None and self.block.state == "stack":
+            self.advice = "uninit-stack"
+            self.alloc_site = self.block.site
+            return [*lines, " Uninitialised value was created by a stack allocation",
+                    _at(self.block.site)]
+        origin, by_realloc = self._uninit_origin()
+        self.advice = "uninit-realloc" if by_realloc else "uninit"
+        made = _at(origin if origin is not None else self.alloc_site)
+        return [*lines, " Uninitialised value was created by a heap allocation",
+                made + ("  (by realloc(), which grew the block)" if by_realloc else "")]
+
+    def _uninit_origin(self) -> tuple[Site | None, bool]:
+        """The malloc/realloc that made the byte at addr: a realloc that grew the block
+        when the byte lies beyond the old size."""
+        blk = self.block
+        if blk is None or not self.live:
+            return None, False
+        payload = blk.payload
+        off = self.addr - payload
+        for ev in _backwards(self.heap):
+            if ev[2] not in _ALLOCS or ev[3] & 8 or ev[5] != payload:
+                continue
+            if ev[2] == _core.EV_REALLOC and ev[7] != 0:
+                if off >= ev[8]:  # beyond the old requested size: new garbage
+                    return site_of(self.heap, ev[4]), True
+                payload, off = ev[7], off  # the bytes came from the old block
+                continue
+            return site_of(self.heap, ev[4]), False
+        return None, False
+
+    def _fishy(self) -> list[str]:
+        extra = self.extra
+        if isinstance(extra, tuple) and len(extra) == 3:  # calloc(nmemb, size) overflow
+            fn, nmemb, size = extra
+            self.advice = "calloc-overflow"
+            return [f"Argument 'nmemb' * 'size' of function {fn} overflows: "
+                    f"{nmemb} * {size} = {nmemb * size} does not fit in a size_t "
+                    f"(at most {(1 << 64) - 1})", *self.stack(),
+                    f" {fn}() returns NULL"]
+        fn, arg = extra if isinstance(extra, tuple) else (str(extra), "size")
+        value = self.size - (1 << 64) if self.size >= 1 << 63 else self.size
+        self.advice = "fishy"
+        return [f"Argument '{arg}' of function {fn} has a fishy (possibly negative) value: "
+                f"{value}", *self.stack()]
+
+    def _corruption(self) -> list[str]:
+        fn = str(self.extra) if self.extra is not None else "malloc"
+        self.advice = "corruption"
+        problems = self.heap.check() if self.live else []
+        msg = self._glibc_words(fn, problems)
+        lines = [msg, *self.stack(), "",
+                 "Process terminating with default action of signal 6 (SIGABRT)",
+                 f" (glibc's malloc aborts here with \"{msg}\")"]
+        if problems:
+            lines.append(" The allocator's check finds:")
+            lines += [f"   {p}" for p in problems[:6]]
+        earlier = [e for e in (self.heap._errors if self.live else [])
+                   if not isinstance(e, HeapCorruption | FishyValue)]
+        if earlier and earlier[-1].site is not None:
+            first = earlier[0]
+            lines.append(f" Most likely cause: the {type(first).__name__} reported at "
+                         f"{first.site.short if first.site else '?'}")
+        return lines
+
+    def _glibc_words(self, fn: str, problems: list[str]) -> str:
+        """The message glibc would abort with for this damage."""
+        if fn in ("free", "realloc") and self.live and self.pointer is not None:
+            layout = self.heap._layout()
+            hs = layout["header_size"]
+            start = int(self.pointer) - hs
+            blk = _block(self.heap, start, False)
+            if blk is None or blk.size == 0 or blk.header & ~7 != blk.size:
+                return f"{fn}(): invalid size"
+            nxt = _block(self.heap, blk.end, False)
+            if nxt is None or nxt.header & ~7 == 0 or nxt.header & ~7 > 1 << 30:
+                kind = "fast" if blk.size <= 128 else "normal"
+                return f"{fn}(): invalid next size ({kind})"
+            if not blk.allocated:
+                return "double free or corruption (fasttop)"
+            return f"{fn}(): corrupted unsorted chunks" if fn == "free" else \
+                f"{fn}(): invalid old size"
+        if any("list" in p for p in problems):
+            return "malloc(): corrupted double-linked list" if fn != "free" else \
+                "free(): corrupted double-linked list"
+        return f"{fn}(): memory corruption"
 
     def build(self) -> HeapError:
-        body = self.text()
-        report = f"{body}\n\n{_ADVICE.get(self.cls, '')}".rstrip()
+        body = "\n".join(self.text())
+        advice = _ADVICE.get(self.advice, "")
+        report = f"{body}\n\n{advice}".rstrip()
         err = self.cls(report)
         err.address, err.access_size, err.block = self.addr, self.size, self.block
         err.alloc_site, err.free_site, err.site, err.report = (
@@ -332,24 +629,27 @@ class _Report:
         return err
 
 
+def _print_report(err: HeapError) -> None:
+    text = "\n".join("==heapviz== " + line if line else "==heapviz==" for line in
+                     err.report.splitlines())
+    print(text, file=sys.stderr)
+
+
 def _memory_error(heap: Heap | None, kind: int, addr: int, size: int, write: int,
                   pointer: Any, extra: Any) -> HeapError | None:
-    """The binding's hook: build, record, and raise (strict) or report (report mode)."""
-    rep = _Report(heap, kind, addr, size, bool(write), pointer, extra)
-    err = rep.build()
-    if heap is None or heap.closed:
+    """The binding's hook: build, record, and raise (returned) or report (None)."""
+    mode = heap._checks if heap is not None and not heap.closed else _core.CHECKS_STRICT
+    fatal = kind in (_core.ERR_SEGV, _core.ERR_CORRUPTION)
+    if mode == _core.CHECKS_OFF and not fatal:
+        return None  # "off": C goes on, unchecked
+    err = _Report(heap, kind, addr, size, bool(write), pointer, extra).build()
+    if heap is not None and not heap.closed:
+        site_id = heap._site()
+        report_id = heap._intern(err.report, 0, "report")
+        heap._record(_core.EV_ERROR, addr, size, kind, report_id, site_id, 0)
+        heap.__dict__.setdefault("_errors", []).append(err)
+    calloc_overflow = kind == _core.ERR_FISHY and isinstance(extra, tuple) and len(extra) == 3
+    if fatal or (mode == _core.CHECKS_STRICT and not calloc_overflow):
         return err
-    site_id = heap._site()
-    report_id = heap._intern(err.report, 0, "report")
-    block_addr = err.block.address if err.block is not None else 0
-    heap._record(_core.EV_ERROR, addr, size, kind, report_id, site_id, 0)
-    errors = heap.__dict__.setdefault("_errors", [])
-    errors.append(err)
-    del block_addr
-    if heap._checks == _core.CHECKS_STRICT or kind in (_core.ERR_SEGV, _core.ERR_CORRUPTION):
-        return err
-    if kind == _core.ERR_FISHY and heap._checks != _core.CHECKS_REPORT:
-        return err
-    print("\n".join("==heapviz== " + line for line in err.report.splitlines()),
-          file=sys.stderr)
+    _print_report(err)
     return None

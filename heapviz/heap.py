@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any, overload
 
 from heapviz import _core
@@ -127,10 +126,24 @@ class EventLog(Sequence[Event]):
 
 
 class Frame:
-    """A stack frame of the simulated stack: automatic memory that dies with the frame."""
+    """A stack frame of the simulated stack: automatic memory that dies with the frame.
+
+    A context manager: `with h.frame("main") as f:` pushes it, the end of the block pops
+    it (and every object in it dies: later use is a UseAfterReturn)."""
 
     def __init__(self, heap: Heap, name: str) -> None:
         self.heap, self.name = heap, name
+        self.active = False
+
+    def __enter__(self) -> Frame:
+        self.heap._frame_push(self.name)
+        self.active = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active and not self.heap.closed:
+            self.heap._frame_pop()
+        self.active = False
 
     def alloc(self, n: int) -> _core.Pointer:
         """n bytes of automatic (stack) memory, like a local array `char buf[n]`."""
@@ -223,17 +236,11 @@ class Heap(_core.Heap):
             p.write(data + b"\0")
         return p
 
-    @contextmanager
-    def frame(self, name: str = "main") -> Iterator[Frame]:
+    def frame(self, name: str = "main") -> Frame:
         """`with h.frame("main") as f:` — a stack frame whose memory dies at the end."""
         if not isinstance(name, str):
             raise TypeError("frame() takes a function name (str)")
-        self._frame_push(name)
-        try:
-            yield Frame(self, name)
-        finally:
-            if not self.closed:
-                self._frame_pop()
+        return Frame(self, name)
 
     # --- introspection --------------------------------------------------------------
 

@@ -219,9 +219,10 @@ static int size_arg(PyObject *o, const char *fn, const char *name,
 }
 
 /* Report a fishy size; returns -1 when raised, 0 to go on as C would. */
-static int fishy_size(HeapObject *self, const char *fn, uint64_t value)
+static int fishy_size(HeapObject *self, const char *fn, const char *arg,
+                      uint64_t value)
 {
-    PyObject *extra = PyUnicode_FromString(fn);
+    PyObject *extra = Py_BuildValue("(ss)", fn, arg);
     if (extra == NULL)
         return -1;
     int rc = hvpy_memory_error(state_of(self), self, HV_ERR_FISHY, 0, value, 0,
@@ -388,7 +389,7 @@ static PyObject *heap_malloc(HeapObject *self, PyObject *arg)
     int fishy;
     if (!hvpy_heap_alive(self) || size_arg(arg, "malloc", "size", &n, &fishy))
         return NULL;
-    if (fishy && fishy_size(self, "malloc", n) < 0)
+    if (fishy && fishy_size(self, "malloc", "size", n) < 0)
         return NULL;
     uint64_t out;
     hv_err_t rc = hv_malloc(self->h, n, hvpy_current_site(self), &out);
@@ -420,8 +421,8 @@ static PyObject *heap_calloc(HeapObject *self, PyObject *const *args,
         size_arg(args[0], "calloc", "nmemb", &nmemb, &f1) ||
         size_arg(args[1], "calloc", "size", &size, &f2))
         return NULL;
-    if ((f1 && fishy_size(self, "calloc", nmemb) < 0) ||
-        (f2 && fishy_size(self, "calloc", size) < 0))
+    if ((f1 && fishy_size(self, "calloc", "nmemb", nmemb) < 0) ||
+        (f2 && fishy_size(self, "calloc", "size", size) < 0))
         return NULL;
     if (size != 0 && nmemb > UINT64_MAX / size &&
         self->checks != CHECKS_OFF && calloc_overflow(self, nmemb, size) < 0)
@@ -481,7 +482,7 @@ static PyObject *heap_realloc(HeapObject *self, PyObject *const *args,
     if (!hvpy_heap_alive(self) || pointer_arg(self, args[0], "realloc", &p) ||
         size_arg(args[1], "realloc", "size", &n, &fishy))
         return NULL;
-    if (fishy && fishy_size(self, "realloc", n) < 0)
+    if (fishy && fishy_size(self, "realloc", "size", n) < 0)
         return NULL;
     if (p->addr != 0) {
         int go = check_free_arg(self, p, "realloc");
