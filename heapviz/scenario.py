@@ -199,6 +199,7 @@ class Tok:
     kind: str  # str, num, name, op
     text: str
     value: Any  # bytes for str, int/float for num, the text for name/op
+    space: bool = False  # blank before it
 
 
 _ESC = {"n": 10, "t": 9, "r": 13, "0": 0, "\\": 92, '"': 34, "'": 39, "a": 7, "b": 8,
@@ -233,8 +234,11 @@ def _unescape(body: str, err: Callable[[str], ScenarioError]) -> bytes:
 def _number(text: str, err: Callable[[str], ScenarioError]) -> int | float:
     try:
         return parse_size(text)
-    except ValueError:
-        pass
+    except ValueError as e:
+        m = _SIZE.match(text)
+        if m and m.group(2).lower() in _UNITS:
+            raise err(f"{text[:30]!r} is far too large") from None
+        del e
     try:
         value = float(text.replace("_", ""))
     except ValueError:
@@ -251,6 +255,7 @@ def tokenize(line: str, err: Callable[[str], ScenarioError]) -> list[Tok]:
         m = _TOKEN.match(line, pos)
         if m is None or m.end() == pos:  # only trailing blanks are left
             break
+        space = m.start(m.lastgroup) > pos if m.lastgroup else False
         pos = m.end()
         kind = m.lastgroup
         text = m.group(kind) if kind else ""
@@ -263,11 +268,11 @@ def tokenize(line: str, err: Callable[[str], ScenarioError]) -> list[Tok]:
                 continue
             raise err(f"unexpected character {text!r}")
         if kind == "str":
-            toks.append(Tok("str", text, _unescape(text[1:-1], err)))
+            toks.append(Tok("str", text, _unescape(text[1:-1], err), space))
         elif kind == "num":
-            toks.append(Tok("num", text, _number(text, err)))
+            toks.append(Tok("num", text, _number(text, err), space))
         else:
-            toks.append(Tok(kind, text, text))
+            toks.append(Tok(kind, text, text, space))
     return toks
 
 
@@ -391,9 +396,14 @@ class _Line:
             raise self.err(f"{what} must be a whole number, not {v}")
         return v
 
+    def signed_argument(self) -> bool:
+        """`10 -1` is two arguments (the second negative); `10 - 1` and `10-1` are one."""
+        t, nxt = self.peek(), self.peek(1)
+        return t is not None and nxt is not None and t.space and not nxt.space
+
     def sum(self, what: str) -> int | float:
         v = self.product(what)
-        while self.at("+") or self.at("-"):
+        while (self.at("+") or self.at("-")) and not self.signed_argument():
             sign = 1 if self.take().text == "+" else -1
             v = self._checked(v + sign * self.product(what))
         return v
@@ -493,7 +503,7 @@ class _Line:
         """An atom with `+ N` / `- N` (C's pointer arithmetic)."""
         ref = self.atom(what)
         offset = 0
-        while self.at("+") or self.at("-"):
+        while (self.at("+") or self.at("-")) and not self.signed_argument():
             sign = 1 if self.take().text == "+" else -1
             offset = int(self._checked(offset + sign * self.integer("the offset")))
         if offset:
@@ -559,6 +569,10 @@ def _parse_statement(p: _Line, err: Callable[[str], ScenarioError], line: int, t
         assert t is not None
         if t.kind != "name" or t.text not in ALLOCATORS:
             ref = p.pointer("the value")
+            if not p.done() and t.kind == "name" and p.i == 3:
+                raise err(f"unknown allocator {t.text[:20]!r}: a value is malloc N, calloc N "
+                          "SIZE, realloc P N, strdup \"text\", mmap N, local N, or a pointer "
+                          "(q, q + 8, q[3], NULL)")
             p.end("the value")
             return Step(line, text, "assign", target, (ref,), expect)
     t = p.take()
