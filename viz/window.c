@@ -44,6 +44,7 @@ typedef struct viewer {
     hv_viz_replay_t *replay;
     uint64_t version, seen_nev, applied_nev;
     uint64_t snap_ms; /* when the last snapshot was taken              */
+    uint64_t head_seen, head_ms; /* ring head and when it last moved    */
     bool follow;     /* show the live heap (else the replay at pos)     */
     uint64_t pos, shown_pos;
     bool playing;
@@ -127,9 +128,14 @@ static void follow_ring(viewer_t *v)
 {
     uint64_t head = hv_ring_head(v->live), cap = hv_ring_capacity(v->live);
     uint64_t oldest = head > cap ? head - cap : 0;
+    uint64_t now = SDL_GetTicks64();
+    if (head != v->head_seen) v->head_seen = head, v->head_ms = now;
     if (v->nev < oldest) { /* we fell behind the ring */
         if (hv_ctl_alive(v->ctl)) {
-            if (!v->asked) {
+            /* Ask for the missed history only once the script pauses: the
+             * reply costs the script time, and the live picture comes from
+             * the heap itself anyway. */
+            if (!v->asked && now - v->head_ms >= 200) {
                 uint64_t req[2] = {v->nev, CHUNK};
                 v->asked = hv_ctl_send(v->ctl, 'H', req, sizeof req);
             }
