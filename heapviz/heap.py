@@ -299,17 +299,19 @@ class Heap(_core.Heap):
 
         return render.render_png(self, path=path, width=width, **opts)
 
-    def render_timeline(self, path: str, **opts: Any) -> None:
-        """An animated GIF or APNG of the recorded history, one frame per operation."""
+    def render_timeline(self, path: str, **opts: Any) -> int:
+        """An animated GIF or APNG of the recorded history, one frame per operation;
+        returns the number of frames."""
         from heapviz import render
 
-        render.render_timeline(self, path, **opts)
+        return render.render_timeline(self, path, **opts)
 
-    def show(self, step: bool = False) -> Any:
-        """Open the live SDL2 window; it follows every later operation."""
+    def show(self, step: bool = False, **opts: Any) -> Any:
+        """Open the live SDL2 window; it follows every later operation.  With step=True
+        the script pauses after each operation until you press a key in the window."""
         from heapviz import viewer
 
-        return viewer.show(self, step=step)
+        return viewer.show(self, step=step, **opts)
 
     def watch(self) -> Any:
         """A live widget under the notebook cell that follows later operations."""
