@@ -235,24 +235,33 @@ class Figures:
             glibc_u = mean_util(rows(self.tb, "glibc", self.lab11))
             out.append(("segregated, align 8: mean utilization ≥ 85% over the 11 -bal traces",
                         pct(u), f"glibc {pct(glibc_u)}", u is not None and u >= 0.85))
-            t_hv = total_ns(off)
-            t_g = total_ns(rows(self.tb, "glibc", self.lab11))
-            t_nt = total_ns(rows(self.tb, "glibc-notrim", self.lab11))
+            g = rows(self.tb, "glibc", self.lab11)
+            nt = rows(self.tb, "glibc-notrim", self.lab11)
+            on = self.seg("rec-on")
+            t_hv, t_g, t_nt, t_on = (total_ns(x) for x in (off, g, nt, on))
+            c_hv, c_g, c_nt, c_on = (total_ns(x, "warm_cpu_ns") for x in (off, g, nt, on))
+
+            def cpu(ratio: float | None, fmt: str) -> str:
+                return "" if ratio is None else f"; by CPU time {format(ratio, fmt)}×"
+
             if t_hv and t_g and t_nt:
-                out.append(("recording off: throughput above glibc's default malloc",
-                            f"{kops(off):,.0f} Kops/s",
-                            f"glibc {kops(rows(self.tb, 'glibc', self.lab11)):,.0f} Kops/s "
-                            f"({t_g / t_hv:.2f}× heapviz's time)", t_hv < t_g))
+                out.append(("recording off: throughput above glibc's default malloc "
+                            "(total ops / total time, 11 -bal traces, warm)",
+                            f"{kops(off):,.0f} Kops/s = {t_g / t_hv:.2f}× glibc's",
+                            f"glibc {kops(g):,.0f} Kops/s"
+                            + cpu(c_g / c_hv if c_g and c_hv else None, ".2f"),
+                            t_hv < t_g))
                 out.append(("recording off: within 2× of glibc with trimming disabled",
                             f"{t_hv / t_nt:.2f}× glibc-notrim's time",
-                            f"glibc-notrim {kops(rows(self.tb, 'glibc-notrim', self.lab11)):,.0f}"
-                            " Kops/s", t_hv <= 2 * t_nt))
-            on = self.seg("rec-on")
-            t_on = total_ns(on)
+                            f"glibc-notrim {kops(nt):,.0f} Kops/s"
+                            + cpu(c_hv / c_nt if c_hv and c_nt else None, ".2f"),
+                            t_hv <= 2 * t_nt))
             if t_hv and t_on:
                 out.append(("recording on costs at most 30% more than off (segregated)",
                             f"+{100 * (t_on / t_hv - 1):.0f}%",
-                            f"off {kops(off):,.0f} Kops/s, on {kops(on):,.0f} Kops/s",
+                            f"off {kops(off):,.0f} Kops/s, on {kops(on):,.0f} Kops/s"
+                            + ("" if not (c_on and c_hv) else
+                               f"; by CPU time +{100 * (c_on / c_hv - 1):.0f}%"),
                             t_on <= 1.3 * t_hv))
         else:
             why = "../shared/traces absent" if self.tb else "trace bench not run"
@@ -325,7 +334,9 @@ def section_core(fig: Figures, lab: list[Path], synth: list[Path]) -> str:
             util_rows.append([f"**{label}**", *[pct(mean_util(rows(tb, a, group)))
                                                for a in allocs]])
     # speed: warm ns/op for rec-off/on/on+shadow per policy, glibc
-    speed_allocs = [f"{p}/{r}" for p in POLICIES for r in ("rec-off", "rec-on", "rec-on+shadow")]
+    present = {r["allocator"] for r in tb["results"]}
+    speed_allocs = [f"{p}/{r}" for p in POLICIES for r in ("rec-off", "rec-on", "rec-on+shadow")
+                    if f"{p}/{r}" in present]
     speed_allocs += ["glibc", "glibc-notrim"]
     speed_head = ["trace", *[a.replace("/rec-", " ").replace("+shadow", "+sh")
                              for a in speed_allocs]]
@@ -337,6 +348,9 @@ def section_core(fig: Figures, lab: list[Path], synth: list[Path]) -> str:
     if fig.lab11:
         speed_rows.append(["**11 -bal: Kops/s**",
                            *[num(kops(rows(tb, a, fig.lab11)), ".0f") for a in speed_allocs]])
+        speed_rows.append(["11 -bal: Kops/s, CPU time",
+                           *[num(kops(rows(tb, a, fig.lab11), "warm_cpu_ns"), ".0f")
+                             for a in speed_allocs]])
     cold_allocs = [f"{p}/rec-off" for p in POLICIES] + ["glibc", "glibc-notrim"]
     cold_rows = []
     for n in names:
@@ -385,10 +399,13 @@ and the lab's heap does not.
 
 Warm: each run replays the trace on a heap that has held it before (glibc: in a process that has
 replayed it before), as the lab's driver reuses its memory; a run lasts at least
-{tb.get('min_run_ms', 5):g} ms (short traces are replayed several times); recording heaps first fill
-their event history (1,000,000 events) so its pages are touched. "on" records events, "on+sh"
-also keeps the per-byte shadow memory the Python binding uses for its checks. Every allocator's
-runs are interleaved round-robin.
+{tb.get('min_run_ms', 2):g} ms (short traces are replayed several times) and starts on a fresh time
+slice (`sched_yield`); a policy slower than 50 ms per replay gets 3 runs. Recording heaps first
+fill their event history (1,000,000 events) so its pages are touched. "on" records events,
+"on+sh" also keeps the per-byte shadow memory the Python binding uses for its checks. Every
+allocator's runs are interleaved round-robin. Times are CLOCK_MONOTONIC; the last row gives the
+same throughput from each run's thread CPU time, a check against the machine's load (a run that
+waited for a CPU shows wall time above CPU time).
 
 {md_table(speed_head, speed_rows)}
 
@@ -487,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: tiny sizes; RESULTS.md is not touched")
-    ap.add_argument("--runs", type=int, default=7, help="timed runs per trace (default 7)")
+    ap.add_argument("--runs", type=int, default=11, help="timed runs per trace (default 11)")
     ap.add_argument("--no-build", action="store_true", help="do not run make")
     ap.add_argument("--skip", action="append", default=[], choices=["c", "api", "viz"],
                     help="skip a part (repeatable)")
