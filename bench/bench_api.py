@@ -28,6 +28,7 @@ import ctypes
 import ctypes.util
 import gc
 import json
+import os
 import random
 import statistics
 import sys
@@ -155,6 +156,7 @@ def interleave(timers: dict[str, Timer], repeat: int) -> dict[str, list[float]]:
     try:
         for _ in range(repeat):
             for k, fn in timers.items():
+                os.sched_yield()  # begin on a fresh time slice
                 out[k].append(fn())
     finally:
         if enabled:
