@@ -539,6 +539,7 @@ class _Report:
                     _at(self.block.site)]
         origin, by_realloc = self._uninit_origin()
         self.advice = "uninit-realloc" if by_realloc else "uninit"
+        self.alloc_site = origin if origin is not None else self.alloc_site
         made = _at(origin if origin is not None else self.alloc_site)
         return [*lines, " Uninitialised value was created by a heap allocation",
                 made + ("  (by realloc(), which grew the block)" if by_realloc else "")]
@@ -642,6 +643,15 @@ def _memory_error(heap: Heap | None, kind: int, addr: int, size: int, write: int
     fatal = kind in (_core.ERR_SEGV, _core.ERR_CORRUPTION)
     if mode == _core.CHECKS_OFF and not fatal:
         return None  # "off": C goes on, unchecked
+    if mode == _core.CHECKS_REPORT and not fatal and heap is not None:
+        # valgrind shows each error context once (a strcpy running 20 bytes past the
+        # end is one error, not 20): the same kind, line and pointer is counted only
+        prov = pointer._provenance if pointer is not None else None
+        context = (kind, heap._site(), bool(write), size, prov)
+        seen: dict[Any, int] = heap.__dict__.setdefault("_contexts", {})
+        seen[context] = seen.get(context, 0) + 1
+        if seen[context] > 1:
+            return None
     err = _Report(heap, kind, addr, size, bool(write), pointer, extra).build()
     if heap is not None and not heap.closed:
         site_id = heap._site()
