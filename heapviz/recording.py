@@ -101,9 +101,10 @@ class Recording:
     def __init__(self, config: dict[str, Any], sites: dict[int, tuple[str, int, str]],
                  raw: list[RawEvent], data: dict[int, bytes] | None = None,
                  final: dict[str, Any] | None = None, path: str = "<recording>",
-                 version: int = VERSION) -> None:
+                 version: int = VERSION, requests: dict[int, int] | None = None) -> None:
         self.config, self.sites, self.raw = config, sites, raw
-        self.data = data or {}
+        self.data = data or {}  # event seq -> the bytes a write stored
+        self.requests = requests or {}  # event seq -> the n of an sbrk(n) (its grow event)
         self.final = final or {}
         self.path, self.version = path, version
         self._groups = _groups(raw)
@@ -247,11 +248,14 @@ class Recording:
         known = h.__dict__.get("_write_data", {})
         data = {t[0]: known[t[0]] for t in raw
                 if t[2] == _core.EV_WRITE and t[0] in known and len(known[t[0]]) == t[6]}
-        return cls(config, sites, raw, data, _final(h), "<heap>")
+        # sbrk(n)'s grow event gives the block's size, not n: n is the sbrk block's request.
+        sbrk = {b.payload: b.requested for b in h.blocks() if b.state == "sbrk"}
+        requests = {t[0]: sbrk[t[5]] for t in raw
+                    if t[2] == KIND_ID["grow"] and not t[3] & EVF_SUB and t[5] in sbrk}
+        return cls(config, sites, raw, data, _final(h), "<heap>", requests=requests)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the recording (gzip-compressed when the name ends in ".gz")."""
-        name = os.fspath(path)
+    def dumps(self, compress: bool = False) -> bytes:
+        """The file's bytes (see docs/recording.md); gzip-compressed when asked."""
         lines = [json.dumps({"format": MAGIC, "version": VERSION,
                              "generator": f"heapviz {heapviz.__version__}",
                              "config": self.config, "sites": len(self.sites),
@@ -263,15 +267,21 @@ class Recording:
         for t in self.raw:
             rec: list[Any] = ["event", *t[:2], KINDS[t[2]], *t[3:]]
             if t[0] in self.data:
-                rec.append(self.data[t[0]].hex())
+                rec.append({"data": self.data[t[0]].hex()})
+            elif t[0] in self.requests:
+                rec.append({"request": self.requests[t[0]]})
             lines.append(json.dumps(rec, separators=(",", ":")))
         lines.append(json.dumps({"end": {"events": len(self.raw), "final": self.final}},
                                 separators=(",", ":")))
-        text = ("\n".join(lines) + "\n").encode("utf-8")
-        if name.endswith(".gz"):
-            text = gzip.compress(text, mtime=0)
+        data = ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")
+        return gzip.compress(data, mtime=0) if compress else data
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the recording (gzip-compressed when the name ends in ".gz")."""
+        name = os.fspath(path)
+        data = self.dumps(compress=name.endswith(".gz"))
         with open(name, "wb") as f:
-            f.write(text)
+            f.write(data)
 
 
 def _site_ids(t: RawEvent) -> tuple[int, ...]:
@@ -318,8 +328,9 @@ def config_of(h: heapviz.Heap) -> dict[str, Any]:
     cfg = dict(DEFAULTS)
     lay = h.layout
     cfg.update(policy=h.policy, order=h.order, coalesce=h.coalesce, align=h.align,
-               checks=h.checks, base=lay["heap_base"], footer=lay["footer_size"] > 0,
-               magic=lay["header_size"] > 4)
+               checks=h.checks, base=lay["heap_base"],
+               footer=lay["footer_size"] > 0 or h.policy == "buddy",
+               magic=any(b.magic for b in h.blocks() if b.state in ("allocated", "free")))
     if isinstance(given, dict):
         cfg.update({k: v for k, v in given.items() if k in DEFAULTS})
         cfg["checks"] = h.checks if given.get("checks") is None else given["checks"]
@@ -433,6 +444,7 @@ def _parse(path: str, lines: Iterator[tuple[int, bytes]]) -> Recording:
     sites: dict[int, tuple[str, int, str]] = {}
     raw: list[RawEvent] = []
     data: dict[int, bytes] = {}
+    requests: dict[int, int] = {}
     end: dict[str, Any] | None = None
     last_op = 0
     for lineno, line in lines:
@@ -505,16 +517,23 @@ def _parse(path: str, lines: Iterator[tuple[int, bytes]]) -> Recording:
                 if sid and sid not in sites:
                     raise err(f"event {seq} refers to site {sid}, which is not defined")
             if len(obj) == 11:
-                hexdata = obj[10]
-                if kind != "write" or not isinstance(hexdata, str):
-                    raise err(f"event {seq}: only a write event carries data")
-                try:
-                    blob = bytes.fromhex(hexdata)
-                except ValueError:
-                    raise err(f"event {seq}: its data is not hex") from None
-                if len(blob) != size:
-                    raise err(f"event {seq}: {len(blob)} bytes of data for a write of {size}")
-                data[seq] = blob
+                extra = obj[10]
+                if not isinstance(extra, dict) or len(extra) != 1:
+                    raise err(f"event {seq}: its last field must be {{\"data\": …}} or "
+                              "{\"request\": …}")
+                if kind == "write" and isinstance(extra.get("data"), str):
+                    try:
+                        blob = bytes.fromhex(extra["data"])
+                    except ValueError:
+                        raise err(f"event {seq}: its data is not hex") from None
+                    if len(blob) != size:
+                        raise err(f"event {seq}: {len(blob)} bytes of data for a write of "
+                                  f"{size}")
+                    data[seq] = blob
+                elif kind == "grow" and _int(extra.get("request"), 1, size):
+                    requests[seq] = extra["request"]
+                else:
+                    raise err(f"event {seq}: a {kind} event carries no {next(iter(extra))!r}")
             raw.append(t)
         else:
             raise err(f"unknown line type {obj[0][:30]!r}")
@@ -532,7 +551,8 @@ def _parse(path: str, lines: Iterator[tuple[int, bytes]]) -> Recording:
     final = end.get("final", {})
     if not isinstance(final, dict):
         raise RecordingError(path, "the end line's final summary is not an object")
-    rec = Recording(header["config"], sites, raw, data, final, path, header["version"])
+    rec = Recording(header["config"], sites, raw, data, final, path, header["version"],
+                    requests)
     if header["steps"] != rec.steps:
         raise RecordingError(path, f"the file holds {rec.steps} steps, but its header says "
                              f"{header['steps']}")
@@ -552,14 +572,17 @@ class _Replayer:
         cfg = {**rec.config, **(overrides or {})}
         self.checks = cfg.get("checks", "strict")
         opts = {k: v for k, v in cfg.items() if k in DEFAULTS}
-        opts["checks"] = "off"
         opts["history_limit"] = max(1_000_000, 2 * len(rec.raw) + 1024)
         try:
             self.h = heapviz.Heap(**opts)
         except (ValueError, TypeError, OverflowError, OSError) as e:
             raise RecordingError(rec.path, f"cannot make its heap: {e}") from None
+        # Made in the recorded mode (the binding keeps shadow memory only when checks are
+        # on), then quiet while replaying: what the recording did is re-done, not judged.
+        self.h.checks = "off"
         self.h.__dict__["_heapviz_config"] = {**cfg}
         self.ptrs: dict[int, heapviz.Pointer] = {}  # recorded payload -> pointer (latest)
+        self.old: dict[int, heapviz.Pointer] = {}  # ... and the one before it (double frees)
         self.sizes: dict[int, int] = {}  # recorded payload -> requested (live blocks)
         self.codes: dict[int, CodeType] = {}
         self.site_ids: dict[int, int] = {}
@@ -595,13 +618,23 @@ class _Replayer:
         return box[0] if box else None
 
     # --- pointers -------------------------------------------------------------------------
-    def _ptr(self, addr: int) -> heapviz.Pointer:
-        """A pointer for a recorded address, with the provenance its block gives it."""
+    def _ptr(self, addr: int, stale: bool = False) -> heapviz.Pointer:
+        """A pointer for a recorded address, with the provenance its block gives it.
+
+        `stale`: the pointer a double free used — the one of the block's previous life when
+        the address is live again."""
         if not addr:
             return heapviz.NULL
+        if stale and addr in self.sizes and addr in self.old:
+            return self.old[addr]
         p = self.ptrs.get(addr)
         if p is not None:
             return p
+        if self.verify:  # the replay's addresses are the recording's: ask the heap
+            with contextlib.suppress(Exception):
+                b = self.h.block_of(addr)
+                if b is not None and b.payload in self.ptrs:
+                    return self.ptrs[b.payload] + (addr - b.payload)
         for base, size in self.sizes.items():
             if base <= addr < base + max(1, size) and base in self.ptrs:
                 return self.ptrs[base] + (addr - base)
@@ -609,6 +642,8 @@ class _Replayer:
 
     def _keep(self, recorded: int, p: Any, size: int) -> None:
         if isinstance(p, heapviz.Pointer) and recorded:
+            if recorded in self.ptrs:
+                self.old[recorded] = self.ptrs[recorded]
             self.ptrs[recorded] = p
             self.sizes[recorded] = size
 
@@ -707,7 +742,10 @@ class _Replayer:
             self._at(site, lambda: h.free(p))
             self.sizes.pop(addr, None)
         elif k == "grow":
-            self._at(site, lambda: h.sbrk(size))
+            lay = h.layout
+            n = self.rec.requests.get(prim[0]) or a or max(
+                1, size - lay["header_size"] - lay["footer_size"])
+            self._at(site, lambda: h.sbrk(n))
         elif k == "shrink":
             self._at(site, lambda: h.sbrk(-size))
         elif k == "mmap":
@@ -767,7 +805,7 @@ class _Replayer:
     def _bad_free(self, t: RawEvent) -> None:
         """A free the allocator refused: re-run it, in the recorded checks mode, quietly."""
         h = self.h
-        p = self._ptr(t[5])
+        p = self._ptr(t[5], stale=t[7] == ERR_DOUBLE_FREE)
         h.checks = self.checks
         try:
             with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(
@@ -801,6 +839,7 @@ class _Replayer:
 
     def discard(self) -> None:
         self.ptrs.clear()
+        self.old.clear()
         _quiet_close(self.h)
 
 
