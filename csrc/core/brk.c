@@ -37,6 +37,7 @@ hv_err_t _hv_brk_grow(hv_heap_t *h, uint64_t incr, uint32_t *block)
 {
     hv_arena_t *ar = h->ar;
     if (ar->brk + incr > ar->heap_max) return HV_ENOMEM;
+    if (incr < h->min_block) return HV_EINVAL;
     uint32_t off = _hv_epilogue(h);
     bool prev = _hv_bprev(_hv_hdr(h, off));
     uint64_t old = ar->brk;
@@ -61,8 +62,12 @@ hv_err_t _hv_brk_extend_for(hv_heap_t *h, uint32_t need, uint32_t *block)
     if (merge && !_hv_bprev(_hv_hdr(h, epi))) {
         if ((err = _hv_block_prev(h, epi, &top))) return err;
         have = epi - top;
+        if (have >= need) { /* big enough already (a search may stop short) */
+            *block = top;
+            return HV_OK;
+        }
     }
-    uint64_t incr = _hv_round_up(need > have ? need - have : 0, HV_PAGE);
+    uint64_t incr = _hv_round_up(need - have, HV_PAGE);
     if ((err = _hv_brk_grow(h, incr, &nb))) return err;
     if (merge && (err = _hv_block_coalesce(h, &nb))) return err;
     *block = nb;

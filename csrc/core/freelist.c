@@ -65,8 +65,8 @@ static hv_err_t find_slot(const hv_heap_t *h, int list, uint32_t off,
     hv_arena_t *ar = h->ar;
     uint32_t cur = ar->head[list];
     for (uint32_t steps = 0; cur != HV_NIL; steps++) {
-        if (cur == off || steps > ar->count[list])
-            return HV_ECORRUPT; /* already listed, or a cycle */
+        if (cur == off || steps > ar->count[list] || !entry_ok(h, cur))
+            return HV_ECORRUPT; /* already listed, a cycle, a bad link */
         if (before(h, off, cur)) break;
         if (_hv_list_step(h, cur, &cur)) return HV_ECORRUPT;
     }
@@ -74,10 +74,15 @@ static hv_err_t find_slot(const hv_heap_t *h, int list, uint32_t off,
     return HV_OK;
 }
 
-static void link_before(hv_heap_t *h, int list, uint32_t off, uint32_t slot)
+/* Link off in before slot (HV_NIL: at the tail).  Both neighbours are
+ * checked first: their links are about to be written. */
+static hv_err_t link_before(hv_heap_t *h, int list, uint32_t off, uint32_t slot)
 {
     hv_arena_t *ar = h->ar;
+    if (slot != HV_NIL && !entry_ok(h, slot)) return HV_ECORRUPT;
     uint32_t prev = slot == HV_NIL ? ar->tail[list] : _hv_prev(h, slot);
+    if (prev == off || (prev != HV_NIL && !entry_ok(h, prev)))
+        return HV_ECORRUPT;
     _hv_set_next(h, off, slot);
     _hv_set_prev(h, off, prev);
     if (prev == HV_NIL)
@@ -88,25 +93,22 @@ static void link_before(hv_heap_t *h, int list, uint32_t off, uint32_t slot)
         ar->tail[list] = off;
     else
         _hv_set_prev(h, slot, off);
+    return HV_OK;
 }
 
 hv_err_t _hv_list_insert(hv_heap_t *h, uint32_t off)
 {
     hv_arena_t *ar = h->ar;
-    uint32_t size = _hv_bsize(_hv_hdr(h, off));
+    uint32_t size = _hv_bsize(_hv_hdr(h, off)), slot = HV_NIL;
     int list = list_of(h, size);
-    uint32_t slot = ar->head[list];
-    if (slot == off) /* glibc's "double free (fasttop)" */
+    if (list < 0 || list >= (int)ar->nlists) return HV_ECORRUPT;
+    if (ar->head[list] == off) /* glibc's "double free (fasttop)" */
         return HV_ECORRUPT;
-    if (slot != HV_NIL && !entry_ok(h, slot)) return HV_ECORRUPT;
-    if (h->order == HV_ORDER_FIFO)
-        slot = HV_NIL;
-    else if (h->order != HV_ORDER_LIFO && find_slot(h, list, off, &slot))
+    if (h->order == HV_ORDER_LIFO)
+        slot = ar->head[list];
+    else if (h->order != HV_ORDER_FIFO && find_slot(h, list, off, &slot))
         return HV_ECORRUPT;
-    if (slot == HV_NIL && ar->tail[list] != HV_NIL &&
-        !entry_ok(h, ar->tail[list]))
-        return HV_ECORRUPT;
-    link_before(h, list, off, slot);
+    if (link_before(h, list, off, slot)) return HV_ECORRUPT;
     ar->count[list]++;
     mark(h, list, true);
     ar->c.free_blocks++;
@@ -135,7 +137,9 @@ hv_err_t _hv_list_remove(hv_heap_t *h, uint32_t off)
     uint32_t size = _hv_bsize(_hv_hdr(h, off));
     int list = list_of(h, size);
     uint32_t prev = _hv_prev(h, off), next = _hv_next(h, off);
-    if (!links_agree(h, list, off, prev, next)) return HV_ECORRUPT;
+    if (list < 0 || list >= (int)ar->nlists ||
+        !links_agree(h, list, off, prev, next))
+        return HV_ECORRUPT;
     if (prev == HV_NIL)
         ar->head[list] = next;
     else

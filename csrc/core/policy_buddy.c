@@ -32,9 +32,20 @@ static uint64_t top(const hv_heap_t *h)
     return 1ull << log2u(h->ar->heap_max);
 }
 
+/* The list of a block of `size` bytes; -1 for a size no buddy block has
+ * (only a damaged header says so). */
 static int list_of(const hv_heap_t *h, uint32_t size)
 {
+    if (size < h->min_block || (size & (size - 1))) return -1;
     return (int)(log2u(size) - log2u(h->min_block));
+}
+
+/* A block a header claims: a power of two, aligned to its size, inside
+ * the heap. */
+static bool whole(const hv_heap_t *h, uint32_t off, uint32_t size)
+{
+    return list_of(h, size) >= 0 && off % size == 0 &&
+           (uint64_t)off + size <= h->ar->brk;
 }
 
 static int list_count(const hv_heap_t *h)
@@ -129,7 +140,10 @@ static hv_err_t alloc(hv_heap_t *h, uint32_t asize, uint32_t *off,
     if (asize > top(h)) return HV_ENOMEM;
     while ((list = _hv_list_next_nonempty(h, want)) < 0)
         if ((err = grow(h))) return err;
-    uint32_t o = h->ar->head[list], size = _hv_bsize(_hv_hdr(h, o));
+    uint32_t o = h->ar->head[list], size = h->min_block << list;
+    if (o % size || !whole(h, o, size) ||
+        _hv_hdr(h, o) != _hv_pack(size, false, false))
+        return HV_ECORRUPT;
     *searched = (uint32_t)(list - want + 1);
     _hv_emit(h, HV_EV_PLACE, HV_EVF_SUB, _hv_uaddr(h, o), size, *searched,
              (uint64_t)list);
@@ -142,6 +156,7 @@ static hv_err_t alloc(hv_heap_t *h, uint32_t asize, uint32_t *off,
 
 static hv_err_t release(hv_heap_t *h, uint32_t off)
 {
+    if (!whole(h, off, _hv_bsize(_hv_hdr(h, off)))) return HV_ECORRUPT;
     make_free(h, off, _hv_bsize(_hv_hdr(h, off)));
     hv_err_t err = merge_up(h, &off);
     return err ? err : _hv_list_insert(h, off);
@@ -150,6 +165,7 @@ static hv_err_t release(hv_heap_t *h, uint32_t off)
 static hv_err_t shrink(hv_heap_t *h, uint32_t off, uint32_t asize)
 {
     uint32_t size = _hv_bsize(_hv_hdr(h, off));
+    if (!whole(h, off, size)) return HV_ECORRUPT;
     if (asize >= size) return HV_OK;
     h->ar->c.in_use -= size - asize;
     _hv_put_hdr(h, off, _hv_pack(asize, true, false));
