@@ -1251,8 +1251,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _summary(h: Any) -> str:
     s = h.stats()
+    blocks = f"{s.free_blocks} free block{'' if s.free_blocks == 1 else 's'}"
     return (f"heap {s.heap_size} B, in use {s.in_use} B, free {s.free_bytes} B, largest free "
-            f"{s.largest_free} B, {s.free_blocks} free blocks, utilization {s.utilization:.0%}")
+            f"{s.largest_free} B, {blocks}, utilization {s.utilization:.0%}")
 
 
 def _describe_heap(options: dict[str, Any]) -> str:
