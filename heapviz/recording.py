@@ -463,7 +463,7 @@ def _parse(path: str, lines: Iterator[tuple[int, bytes]]) -> Recording:
                 raise RecordingError(path, "not a heapviz recording (the first line is not "
                                      f"the {MAGIC!r} header)")
             version = obj.get("version")
-            if not _int(version, 1, 1 << 31):
+            if not isinstance(version, int) or not _int(version, 1, 1 << 31):
                 raise err("the header's version is not a positive whole number")
             if version > VERSION:
                 raise err(f"made by a newer heapviz (format version {version}; this heapviz "

@@ -1398,7 +1398,7 @@ def _main_scenario(args: argparse.Namespace, outputs: _Outputs) -> int:
         outputs.written.append(f"pictures: {args.png}/ ({len(pictures)} steps)")
     outputs.finish(h, pictures=False)
     failed = outputs.report()
-    outputs.wait_for_windows(failure.failure.split("\n")[0][:150] if failure else
+    outputs.wait_for_windows((failure.failure or "").split("\n")[0][:150] if failure else
                              f"{os.path.basename(args.file)}: done")
     # The scenario's pointers are still alive at the end, as a C program's are at exit.
     h.checks = "off"

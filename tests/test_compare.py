@@ -27,7 +27,9 @@ def cli_run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 def synthetic_trace(path: Path, n: int = 60, seed: int = 1) -> Path:
     """A small malloc-lab trace: mallocs, reallocs and frees of random sizes."""
     rnd = random.Random(seed)
-    ops, live, next_id = [], [], 0
+    ops: list[str] = []
+    live: list[int] = []
+    next_id = 0
     while len(ops) < n:
         if live and rnd.random() < 0.4:
             i = live.pop(rnd.randrange(len(live)))

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import heapviz
-from heapviz import render, scenario
+from heapviz import recording, render, scenario
 from heapviz.__main__ import main as cli
 from heapviz.scenario import Ref, ScenarioError, parse
 
@@ -401,7 +401,7 @@ def test_run_scenario_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert png.joinpath("step000.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert gif.read_bytes()[:6] == b"GIF89a"
     assert f"recording: {rec}" in out and f"pictures: {png}/ (5 steps)" in out
-    r = heapviz.load(str(rec))
+    r = recording.load(str(rec))
     assert r.steps == 4 and r.state(4).stats.in_use == 64
 
 
@@ -414,7 +414,7 @@ def test_run_python_script_with_the_given_heap(tmp_path: Path,
     rc, out, err = cli_run(["run", str(f), "--policy", "worst", "--record", str(rec)], capsys)
     assert rc == 0, err
     assert "policy worst" in out
-    r = heapviz.load(str(rec))
+    r = recording.load(str(rec))
     assert r.config["policy"] == "worst"
     assert [str(e.site) for e in r.events if e.kind in ("malloc", "free")] == [
         f"{f}:1", f"{f}:2", f"{f}:3"]
@@ -432,8 +432,8 @@ def test_run_python_script_that_makes_its_own_heap(
     assert rc == 0, err
     assert "buddy 8192" in out  # the command line's policy applies; the script's size stays
     # one recording per heap the script used: the first as named, the second with -2
-    assert heapviz.load(str(rec)).config["policy"] == "buddy"
-    second = heapviz.load(str(tmp_path / "o-2.hvlog"))
+    assert recording.load(str(rec)).config["policy"] == "buddy"
+    second = recording.load(str(tmp_path / "o-2.hvlog"))
     # malloc(5), and its result dropped at once: a lost block
     assert [e.kind for e in second.events if e.kind in ("malloc", "lost")] == ["malloc", "lost"]
     assert heapviz.Heap is heapviz.heap.Heap  # the swap is undone
