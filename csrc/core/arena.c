@@ -204,12 +204,13 @@ hv_err_t hv_heap_attach(int fd, hv_heap_t **out)
         return e == EINVAL ? HV_EINVAL : HV_ESYS;
     }
     const hv_arena_t *ar = map;
-    hv_heap_t *h = NULL;
-    if (size < sizeof(hv_arena_t) || ar->magic != HV_ARENA_MAGIC ||
-        ar->arena_bytes != sizeof(hv_arena_t) || ar->map_size != size ||
-        !_hv_policy_for(ar->cfg.policy) || !(h = calloc(1, sizeof *h))) {
+    bool ours = size >= sizeof(hv_arena_t) && ar->magic == HV_ARENA_MAGIC &&
+                ar->arena_bytes == sizeof(hv_arena_t) && ar->map_size == size &&
+                _hv_policy_for(ar->cfg.policy);
+    hv_heap_t *h = ours ? calloc(1, sizeof *h) : NULL;
+    if (!h) {
         _hv_os_unmap(map, size);
-        return h ? HV_EINVAL : HV_ENOMEM;
+        return ours ? HV_ENOMEM : HV_EINVAL;
     }
     _hv_arena_bind(h, map, size);
     h->fd = -1; /* the caller's, not ours to close */

@@ -82,8 +82,9 @@ uint32_t _hv_block_take(hv_heap_t *h, uint32_t off, uint32_t size,
     if (h->ftr) _hv_put_ftr(h, a, asize, w);
     if (back) _hv_block_tell_next(h, a, asize, true);
     h->ar->c.n_split++;
-    _hv_emit(h, HV_EV_SPLIT, HV_EVF_SUB, _hv_uaddr(h, off), size - asize,
-             _hv_uaddr(h, off + size - asize), asize);
+    uint32_t keep = back ? rsize : asize; /* the part that stays at off */
+    _hv_emit(h, HV_EV_SPLIT, HV_EVF_SUB, _hv_uaddr(h, off), keep,
+             _hv_uaddr(h, off + keep), size - keep);
     *blk = a;
     return rem;
 }

@@ -9,12 +9,21 @@
  *
  * Order within an operation: its steps first (HV_EVF_SUB: PLACE, SPLIT,
  * COALESCE, GROW, MMAP, MUNMAP, FAIL, and for realloc the MALLOC/FREE it
- * did), then the operation event LAST, carrying the result.  To rebuild
- * the layout, a reader applies the steps to the blocks (a merged block
- * keeps the state of the block at its address; a split remainder and a
- * grown region are free) and then sets the state the operation names
- * (MALLOC/CALLOC: [a, a+b) allocated; FREE: the block containing a is
- * free). */
+ * did), then the operation event LAST, carrying the result.  A reader
+ * rebuilds the block layout by replaying them (tests/c/test_events.c
+ * does, for every policy):
+ *   GROW (a step)   [addr - E, addr - E + size) becomes a free block, E
+ *                   being the epilogue header (header_size; 0 for buddy)
+ *   GROW (an op)    the same, but the block is hv_sbrk's, in use
+ *   SHRINK          the free top block loses its last `size` bytes
+ *   SPLIT           the block at addr keeps its state, shrinks to `size`;
+ *                   a new free block [a, a+b) follows it
+ *   COALESCE        the block at addr keeps its state and swallows the
+ *                   block at a
+ *   MALLOC/CALLOC   the block [a, a+b) is allocated
+ *   FREE            the block containing a is free
+ * Nothing else changes the layout; realloc's moves are its MALLOC and
+ * FREE steps. */
 #include "internal.h"
 
 #include <stdlib.h>
