@@ -1,13 +1,18 @@
 """C's string and memory helpers, acting on Pointers as C's do.
 
-A source may also be a Python str (encoded as UTF-8) or bytes.  Copies go byte by byte
-through the pointer's checks, so a strcpy one byte too long is reported exactly where C
-would write it: "0 bytes after a block of size N".
+A source may also be a Python str (encoded as UTF-8) or bytes.  Every byte goes through
+the pointer's checks.  Reports follow valgrind's replacements of these functions, which
+copy byte by byte: a strcpy one byte too long is "Invalid write of size 1" at its first
+bad byte, "0 bytes after a block of size N".  In checks="strict" the copy is checked as a
+whole before any byte is written, so a faulting call leaves the heap as it was; in
+"report" it runs to the end as in C.  strcpy, strncpy and strcat between overlapping
+strings are reported as valgrind reports them ("Source and destination overlap in
+strcpy(dst, src)").
 """
 
 from __future__ import annotations
 
-from heapviz import _core
+from heapviz import _core, errors
 from heapviz._core import Pointer
 
 Source = Pointer | str | bytes | bytearray
@@ -32,6 +37,26 @@ def _dst(dst: object, fn: str) -> Pointer:
     return dst
 
 
+def _overlap(fn: str, dst: Pointer, src: Source, n_dst: int, n_src: int) -> None:
+    """Report a copy between overlapping strings, as valgrind does."""
+    if not isinstance(src, Pointer) or n_dst <= 0 or n_src <= 0:
+        return
+    d, s = int(dst), int(src)
+    if d < s + n_src and s < d + n_dst:
+        err = errors._memory_error(dst.heap, _core.ERR_OVERLAP, d, n_dst, 1, dst,
+                                   (fn, s))
+        if err is not None:
+            raise err
+
+
+def _store(dst: Pointer, data: bytes) -> None:
+    """Write data at dst as C's byte loop would (reports name the first bad byte and a
+    size of 1), checked as a whole first."""
+    if data:
+        with errors.bytewise():
+            dst.cast("unsigned char")[0:len(data)] = data
+
+
 def strlen(s: Source) -> int:
     """The number of bytes before the terminating NUL."""
     return len(_bytes_of(s, "strlen"))
@@ -39,25 +64,35 @@ def strlen(s: Source) -> int:
 
 def strcpy(dst: Pointer, src: Source) -> Pointer:
     """Copy the string and its NUL into dst (which must have strlen(src) + 1 bytes)."""
-    d = _dst(dst, "strcpy").cast("unsigned char")
-    for i, byte in enumerate(_bytes_of(src, "strcpy") + b"\0"):
-        d[i] = byte
+    d = _dst(dst, "strcpy")
+    data = _bytes_of(src, "strcpy") + b"\0"
+    _overlap("strcpy", d, src, len(data), len(data))
+    _store(d, data)
     return dst
 
 
 def strncpy(dst: Pointer, src: Source, n: int) -> Pointer:
     """Copy at most n bytes; pads with NULs; no NUL is added if src is n bytes or longer."""
-    data = _bytes_of(src, "strncpy")[:n]
-    d = _dst(dst, "strncpy").cast("unsigned char")
-    for i in range(n):
-        d[i] = data[i] if i < len(data) else 0
+    d = _dst(dst, "strncpy")
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"strncpy(): n must be an int, not {type(n).__name__}")
+    if n < 0:
+        raise ValueError(f"strncpy(): n = {n} is negative (in C it would become a huge "
+                         "size_t)")
+    text = _bytes_of(src, "strncpy")
+    data = text[:n]
+    _overlap("strncpy", d, src, n, min(n, len(text) + 1))
+    _store(d, data + b"\0" * (n - len(data)))
     return dst
 
 
 def strcat(dst: Pointer, src: Source) -> Pointer:
     """Append src (and a NUL) after the string in dst."""
-    start = strlen(_dst(dst, "strcat"))
-    strcpy(dst + start, src)
+    d = _dst(dst, "strcat")
+    start = strlen(d)
+    data = _bytes_of(src, "strcat") + b"\0"
+    _overlap("strcat", d, src, start + len(data), len(data))
+    _store(d + start, data)
     return dst
 
 

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -168,6 +170,10 @@ _ADVICE: dict[str, str] = {
         "memcpy() requires source and destination not to overlap; the result is "
         "undefined. Use memmove() when the regions may overlap."
     ),
+    "overlap-string": (
+        "The source string and the destination overlap; the result is undefined. Copy "
+        "through a separate buffer, or use memmove() with the length."
+    ),
     "fishy": (
         "The size is negative (or absurdly large): as a size_t it becomes a huge number. "
         "Check the arithmetic that produced it."
@@ -184,6 +190,23 @@ _ADVICE: dict[str, str] = {
 }
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+# Frames from the standard library or installed packages end a backtrace: they are the
+# machinery that runs the student's code (runpy, a test runner), not the student's code.
+_LIB_DIRS = tuple(sorted({os.path.abspath(p) + os.sep for p in (
+    sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"],
+    sysconfig.get_paths()["platlib"])}))
+_BYTEWISE = [0]  # > 0 while a string helper copies "byte by byte"
+
+
+@contextmanager
+def bytewise() -> Iterator[None]:
+    """While active, an access error is reported as valgrind's byte-by-byte string
+    functions report it: an access of size 1 at the first bad byte."""
+    _BYTEWISE[0] += 1
+    try:
+        yield
+    finally:
+        _BYTEWISE[0] -= 1
 
 
 # --- gathering facts -----------------------------------------------------------------
@@ -282,7 +305,10 @@ def _student_frames() -> list[Site]:
     f = sys._getframe(1)
     while f is not None and len(out) < 12:
         code = f.f_code
-        if not os.path.abspath(code.co_filename).startswith(_PKG_DIR + os.sep):
+        path = os.path.abspath(code.co_filename)
+        if out and (path.startswith(_LIB_DIRS) or code.co_filename.startswith("<frozen")):
+            break
+        if not path.startswith(_PKG_DIR + os.sep):
             out.append(Site(code.co_filename, f.f_lineno, code.co_qualname))
             if code.co_name == "<module>":
                 break
@@ -369,10 +395,14 @@ class _Report:
             origin = self._origin_of_free(blk)
             if origin is not None:
                 return self._origin_words(origin)
-            self.free_site = blk.free_site
-            return [f" Address 0x{self.addr:x} "
-                    f"{_where(self.addr, blk.payload, blk.payload_size)} free'd",
-                    _at(blk.free_site)]
+            if blk.free_site is not None:
+                self.free_site = blk.free_site
+                return [f" Address 0x{self.addr:x} "
+                        f"{_where(self.addr, blk.payload, blk.payload_size)} free'd",
+                        _at(blk.free_site)]
+            return [f" Address 0x{self.addr:x} is {self.addr - blk.address} bytes inside an "
+                    f"unallocated block of size {blk.size} (free memory no malloc() "
+                    "returned yet)"]
         return self._alloc_words(blk)
 
     def _alloc_words(self, blk: Block) -> list[str]:
@@ -469,6 +499,11 @@ class _Report:
             return lines
         if k == _core.ERR_OVERLAP:
             self.advice = "overlap"
+            if isinstance(self.extra, tuple):  # a string function: (name, src)
+                fn, src = self.extra
+                self.advice = "overlap-string"
+                return [f"Source and destination overlap in {fn}(0x{self.addr:x}, "
+                        f"0x{src:x})", *self.stack()]
             src = int(self.extra)
             return [f"Source and destination overlap in memcpy(0x{self.addr:x}, 0x{src:x}, "
                     f"{self.size})", *self.stack()]
@@ -652,6 +687,10 @@ def _memory_error(heap: Heap | None, kind: int, addr: int, size: int, write: int
         seen[context] = seen.get(context, 0) + 1
         if seen[context] > 1:
             return None
+    if _BYTEWISE[0] and kind in (_core.ERR_OVERFLOW, _core.ERR_USE_AFTER_FREE,
+                                 _core.ERR_USE_AFTER_RETURN, _core.ERR_SEGV,
+                                 _core.ERR_UNINIT):
+        size = 1
     err = _Report(heap, kind, addr, size, bool(write), pointer, extra).build()
     if heap is not None and not heap.closed:
         site_id = heap._site()
