@@ -104,7 +104,7 @@ class Recording:
                  version: int = VERSION, requests: dict[int, int] | None = None) -> None:
         self.config, self.sites, self.raw = config, sites, raw
         self.data = data or {}  # event seq -> the bytes a write stored
-        self.requests = requests or {}  # event seq -> the n of an sbrk(n) (its grow event)
+        self.requests = requests or {}  # event seq -> the n of an sbrk(n) or mmap(n)
         self.final = final or {}
         self.path, self.version = path, version
         self._groups = _groups(raw)
@@ -248,10 +248,13 @@ class Recording:
         known = h.__dict__.get("_write_data", {})
         data = {t[0]: known[t[0]] for t in raw
                 if t[2] == _core.EV_WRITE and t[0] in known and len(known[t[0]]) == t[6]}
-        # sbrk(n)'s grow event gives the block's size, not n: n is the sbrk block's request.
-        sbrk = {b.payload: b.requested for b in h.blocks() if b.state == "sbrk"}
-        requests = {t[0]: sbrk[t[5]] for t in raw
-                    if t[2] == KIND_ID["grow"] and not t[3] & EVF_SUB and t[5] in sbrk}
+        # sbrk(n)'s grow event and mmap(n)'s event give the size made (rounded up), not n:
+        # n is the request of the sbrk block or mapping, while it lives.
+        asked = {(b.state, b.payload): b.requested for b in h.blocks()
+                 if b.state in ("sbrk", "mapping")}
+        state = {KIND_ID["grow"]: "sbrk", KIND_ID["mmap"]: "mapping"}
+        requests = {t[0]: asked[(state[t[2]], t[5])] for t in raw
+                    if t[2] in state and not t[3] & EVF_SUB and (state[t[2]], t[5]) in asked}
         return cls(config, sites, raw, data, _final(h), "<heap>", requests=requests)
 
     def dumps(self, compress: bool = False) -> bytes:
@@ -530,7 +533,7 @@ def _parse(path: str, lines: Iterator[tuple[int, bytes]]) -> Recording:
                         raise err(f"event {seq}: {len(blob)} bytes of data for a write of "
                                   f"{size}")
                     data[seq] = blob
-                elif kind == "grow" and _int(extra.get("request"), 1, size):
+                elif kind in ("grow", "mmap") and _int(extra.get("request"), 1, size):
                     requests[seq] = extra["request"]
                 else:
                     raise err(f"event {seq}: a {kind} event carries no {next(iter(extra))!r}")
@@ -625,8 +628,9 @@ class _Replayer:
         the address is live again."""
         if not addr:
             return heapviz.NULL
-        if stale and addr in self.sizes and addr in self.old:
-            return self.old[addr]
+        if stale and addr in self.sizes:  # live again: the pointer of its previous life
+            if addr in self.old:
+                return self.old[addr]
         p = self.ptrs.get(addr)
         if p is not None:
             return p
@@ -642,7 +646,7 @@ class _Replayer:
 
     def _keep(self, recorded: int, p: Any, size: int) -> None:
         if isinstance(p, heapviz.Pointer) and recorded:
-            if recorded in self.ptrs:
+            if recorded in self.ptrs and recorded not in self.sizes:  # freed, now reused
                 self.old[recorded] = self.ptrs[recorded]
             self.ptrs[recorded] = p
             self.sizes[recorded] = size
@@ -749,7 +753,8 @@ class _Replayer:
         elif k == "shrink":
             self._at(site, lambda: h.sbrk(-size))
         elif k == "mmap":
-            p = self._at(site, lambda: h.mmap(size))
+            n = self.rec.requests.get(prim[0]) or size
+            p = self._at(site, lambda: h.mmap(n))
             self._keep(addr, p, size)
         elif k == "munmap":
             p = self._ptr(addr)
@@ -793,7 +798,6 @@ class _Replayer:
         then records the loss itself (at the recorded site)."""
         addr = t[5]
         before = self.h._history()[1]
-        self.sizes.pop(addr, None)
 
         def drop() -> None:
             self.ptrs.pop(addr, None)
@@ -834,7 +838,8 @@ class _Replayer:
                         self.rec.path, f"the replayed heap differs from the recorded one at "
                         f"the end: {key} is {got[key]}, the recording says {want}")
         h.checks = self.checks
-        h.__dict__["_replay_pointers"] = self.ptrs  # the script's pointers, kept with it
+        # The script's pointers, kept with the heap (a pointer dying would record a loss).
+        h.__dict__["_replay_pointers"] = (self.ptrs, self.old)
         return h
 
     def discard(self) -> None:

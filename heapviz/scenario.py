@@ -807,8 +807,8 @@ class Runner:
             raised = e.with_traceback(None)  # its frames would keep the step's Pointers alive
         except _StepFailed as e:
             res.failure = str(e)
-        except (ValueError, TypeError, OverflowError, IndexError, KeyError, MemoryError) as e:
-            res.failure = f"{type(e).__name__}: {e}"
+        except Exception as e:  # ValueError, OverflowError, RuntimeError…: the step's fault
+            res.failure = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
         reported = list(h.__dict__.get("_errors", ()))[errors_before:]
         res.errors = reported if raised is None or any(e is raised for e in reported) else [
             *reported, raised]
@@ -980,8 +980,8 @@ class Runner:
 
     @staticmethod
     def _read(p: heapviz.Pointer, count: int) -> Any:
-        if count < 0:
-            raise _StepFailed(f"read's count must be >= 0, not {count}")
+        if not 0 <= count <= 1 << 20:
+            raise _StepFailed(f"read's count must be 0 to 1 MiB, not {count}")
         if p.type in ("char", "unsigned char", "signed char", "void"):
             return bytes(p.read(count))
         if count > 1 << 16:

@@ -395,3 +395,32 @@ def _load_and_replay(blob: bytes) -> None:
         assert str(e).startswith("fuzz.hvlog")
         return
     quiet_close(h)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(["strict", "report"]),
+       st.sampled_from(["first", "next", "best", "segregated", "buddy"]),
+       st.lists(st.sampled_from([
+           "p = malloc 40", "q = malloc 100", "r = calloc 3 8", "p = realloc p 200",
+           "q = realloc q 0", "free p", "free q", "free r", "free p + 4", 'write p "abc"',
+           "write q[100] 1", "write p:int[2] 9", "read r 8", "read p 2", "p = NULL",
+           'note "hi"', "enter f", "l = local 24", "write l[0] 1", "leave", "sbrk 100",
+           "m = mmap 5000", "munmap m", 'strcpy q "too long for a few bytes, surely"',
+       ]), max_size=16))
+def test_fuzz_scenario_runs_replay_exactly(checks: str, policy: str, lines: list[str]) -> None:
+    from heapviz import scenario
+
+    sc = scenario.parse("\n".join(lines), "fz.hv")
+    h = scenario.make_heap({"checks": checks, "policy": policy})
+    runner = scenario.Runner(sc, h)
+    with contextlib.redirect_stderr(io.StringIO()):
+        runner.run()
+    rec = recording.loads(Recording.from_heap(h).dumps())
+    with contextlib.redirect_stderr(io.StringIO()):
+        h2 = rec.replay()
+    assert (h2.blocks(), h2.free_list(), int(h2.brk)) == (h.blocks(), h.free_list(), int(h.brk))
+    assert [(e.kind, e.address, e.size, str(e.site)) for e in h2.events] == [
+        (e.kind, e.address, e.size, str(e.site)) for e in h.events]
+    runner.vars.clear()
+    quiet_close(h2)
+    quiet_close(h)

@@ -320,6 +320,16 @@ LINE = st.one_of(
     NAMES.map(lambda n: f"{n} = NULL"),
     st.tuples(NAMES, NAMES).map(lambda t: f"memcpy {t[0]} {t[1]} 8"),
     st.just("check"), st.just("enter f"), st.just("leave"), st.just("x = local 8"),
+    st.tuples(NAMES, SIZES).map(lambda t: f"{t[0]} = mmap {t[1]}"),
+    PTR.map(lambda p: f"munmap {p}"),
+    SIZES.map(lambda n: f"sbrk {n}"),
+    st.tuples(NAMES, SIZES).map(lambda t: f"memset {t[0]} 7 {t[1]}"),
+    st.tuples(NAMES, st.sampled_from(['"hi"', '"a long string, longer than most blocks"']))
+    .map(lambda t: f"strcpy {t[0]} {t[1]}"),
+    NAMES.map(lambda n: f'{n} = strdup "xyz"'),
+    st.tuples(NAMES, NAMES).map(lambda t: f"write {t[0]}:void*[0] {t[1]}"),
+    st.tuples(NAMES, st.integers(-3, 3)).map(lambda t: f"read {t[0]}:long[{t[1]}]"),
+    st.just('note "n"'),
     st.sampled_from(["expect DoubleFree", "expect BufferOverflow", "expect NULL",
                      "expect Leak"]).map(lambda e: e + "\np = malloc 8"),
 )
