@@ -361,12 +361,11 @@ static void check_remove(checker_t *c, uint64_t a)
 
 static uint8_t fill_byte(uint32_t id) { return (uint8_t)(id % 255 + 1); }
 
+/* Is every byte of m[0..n) equal to b?  (m[0] == b and each byte equal to
+ * the next: one vectorised memcmp.) */
 static bool all_bytes(const uint8_t *m, uint64_t n, uint8_t b)
 {
-    for (uint64_t i = 0; i < n; i++)
-        if (m[i] != b)
-            return false;
-    return true;
+    return n == 0 || (m[0] == b && memcmp(m, m + 1, n - 1) == 0);
 }
 
 /* ------------------------------------------------------------------------
@@ -899,16 +898,17 @@ static int make_variants(variant_t *vars, const char *policies,
 /* Bring a heap to its steady state: it has held the trace once and, when
  * it records, its event history (1,000,000 events by default) is full and
  * wraps round, so the runs that follow do not pay for first touching its
- * pages — at most warmup_ms of replays.  Returns the time of one replay. */
+ * pages — at most warmup_ms of replays.  Returns the time of one replay in
+ * that state. */
 static double warmup_ms = 200;
 
 static double warm_up(hv_heap_t *h, const trace_t *t, uint64_t *ptrs)
 {
-    double one = time_hv(h, t, ptrs, 1), spent = one;
+    double spent = time_hv(h, t, ptrs, 1); /* the heap reaches its size */
     while (hv_heap_config(h)->record && hv_history_first(h) == 0 &&
            spent < warmup_ms * 1e6)
         spent += time_hv(h, t, ptrs, 1);
-    return one;
+    return time_hv(h, t, ptrs, 1);
 }
 
 /* One trace: checked runs, then warm runs round-robin over every allocator
