@@ -628,9 +628,8 @@ class _Replayer:
         the address is live again."""
         if not addr:
             return heapviz.NULL
-        if stale and addr in self.sizes:  # live again: the pointer of its previous life
-            if addr in self.old:
-                return self.old[addr]
+        if stale and addr in self.sizes and addr in self.old:
+            return self.old[addr]  # live again: the pointer of its previous life
         p = self.ptrs.get(addr)
         if p is not None:
             return p
