@@ -1270,13 +1270,24 @@ class _Outputs:
         self.args = args
         self.render = _renderer_or_exit(bool(args.png or args.gif or args.view))
         self.viewers: list[Any] = []
+        self._shown: list[tuple[Any, Any]] = []
         self.written: list[str] = []
         self.errors: list[str] = []
         self.count = 0
 
     def show(self, h: Any) -> None:
-        if self.args.view:
-            self.viewers.append(h.show(step=self.args.step))
+        """Open a window on h.  A script's given heap gets one at once; when the script makes
+        a heap of its own, the given heap's window closes if nothing happened in it."""
+        if not self.args.view:
+            return
+        for other, v in list(self._shown):
+            if other is not h and not other.closed and other._history()[1] == 0:
+                v.close()
+                self._shown.remove((other, v))
+                self.viewers.remove(v)
+        v = h.show(step=self.args.step)
+        self._shown.append((h, v))
+        self.viewers.append(v)
 
     def finish(self, h: Any, pictures: bool = True) -> None:
         """Write this heap's outputs (the i-th heap of a run gets names ending in -i)."""

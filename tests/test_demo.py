@@ -138,7 +138,8 @@ def close_windows(display: str, proc: subprocess.Popen[str], timeout: float = 30
 @pytest.mark.display
 @pytest.mark.parametrize("argv", [["demo", "--delay", "0"],
                                   ["run", str(REPO / "examples" / "basics.hv"), "--view",
-                                   "--delay", "0"]])
+                                   "--delay", "0"],
+                                  ["run", str(REPO / "examples" / "own_heap.py"), "--view"]])
 def test_window_when_there_is_a_display(display: str, tmp_path: Path, argv: list[str]) -> None:
     env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(REPO))
     env.pop("SDL_VIDEODRIVER", None)
