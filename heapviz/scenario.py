@@ -1290,26 +1290,41 @@ class _Outputs:
         self.viewers.append(v)
 
     def finish(self, h: Any, pictures: bool = True) -> None:
-        """Write this heap's outputs (the i-th heap of a run gets names ending in -i)."""
+        """Write this heap's outputs (the i-th heap of a run gets names ending in -i): the
+        recording first, the pictures, then the animation (the slowest)."""
         a, i = self.args, self.count
         self.count += 1
-        try:
-            if a.png and pictures:
-                folder = _suffixed(a.png, i)
-                paths = history_pictures(h, folder, a.width)
-                self.written.append(f"pictures: {folder}/ ({len(paths)} steps)")
-            if a.gif:
-                path = _suffixed(a.gif, i)
-                frames = self.render.render_timeline(h, path, width=min(a.width, 1000))
-                self.written.append(f"animation: {path} ({frames} frames)")
-            if a.record:
-                from heapviz import recording
+        if a.record:
+            self._write(lambda: self._record(h, _suffixed(a.record, i)))
+        if a.png and pictures:
+            self._write(lambda: self._pictures(h, _suffixed(a.png, i)))
+        if a.gif:
+            self._write(lambda: self._animation(h, _suffixed(a.gif, i)))
 
-                path = _suffixed(a.record, i)
-                recording.save(h, path)
-                self.written.append(f"recording: {path}")
+    def _write(self, fn: Callable[[], str]) -> None:
+        try:
+            self.written.append(fn())
         except (RuntimeError, ValueError, OSError) as e:
             self.errors.append(str(e))
+
+    @staticmethod
+    def _record(h: Any, path: str) -> str:
+        from heapviz import recording
+
+        recording.save(h, path)
+        return f"recording: {path}"
+
+    def _pictures(self, h: Any, folder: str) -> str:
+        paths = history_pictures(h, folder, self.args.width)
+        return f"pictures: {folder}/ ({len(paths)} steps)"
+
+    def _animation(self, h: Any, path: str) -> str:
+        ops = int(self.render.viz().Replay(h._capsule()).ops)
+        if ops >= 50:
+            print(f"animation: drawing {min(ops + 1, 400)} frames into {path} …",
+                  file=sys.stderr, flush=True)
+        frames = self.render.render_timeline(h, path, width=min(self.args.width, 1000))
+        return f"animation: {path} ({frames} frames)"
 
     def report(self) -> int:
         """Print what was written and what failed; 1 if something failed."""
