@@ -173,6 +173,9 @@ uint8_t *hvpy_check_access(PointerObject *p, uint64_t a, uint64_t n, int mode,
     if (heap->checks == CHECKS_OFF) {
         if (rc == HV_OK)
             return mem;
+        if (p->prov == PROV_STACK && region == HV_REGION_NONE &&
+            !frame_alive(heap, p->seq))
+            return dead_stack(n); /* C reads and writes dead stack unharmed */
         segv(st, heap, p, bulk ? first_unmapped(heap, a, n) : a, n, write);
         return NULL;
     }
