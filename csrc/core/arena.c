@@ -153,6 +153,7 @@ static void init_state(hv_heap_t *h)
     ar->nsites = 1;    /* site 0 is "unknown" */
     ar->pool_used = 1; /* pool offset 0 is "" */
     ar->sp = ar->stack_max;
+    ar->mean_request = 256;
     h->hist_limit = ar->cfg.history_limit;
     if (h->pol->init)
         h->pol->init(h);

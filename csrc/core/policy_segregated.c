@@ -21,7 +21,8 @@
  * block they split, smaller ones from the front, so that small and large
  * blocks allocated in alternation end up in separate runs: when the large
  * ones are freed, their space coalesces into runs that larger requests
- * can use, instead of large holes between small survivors. */
+ * can use, instead of large holes between small survivors.  The mean
+ * starts at 256 bytes, so a fresh heap fills from the front. */
 #include "block.h"
 #include "policy.h"
 
