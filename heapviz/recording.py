@@ -752,7 +752,7 @@ class _Replayer:
         elif k == "shrink":
             self._at(site, lambda: h.sbrk(-size))
         elif k == "mmap":
-            n = self.rec.requests.get(prim[0]) or size
+            n = self.rec.requests.get(prim[0]) or a or size
             p = self._at(site, lambda: h.mmap(n))
             self._keep(addr, p, size)
         elif k == "munmap":
