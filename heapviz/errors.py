@@ -441,12 +441,22 @@ class _Report:
 
     def _stack_words(self) -> list[str]:
         frames = self.heap._frames() if self.live else []
+        p = self.pointer
+        start = p._provenance[2] if p is not None and p._provenance[0] == "stack" else None
         for name, lo, hi in reversed(frames):
-            if lo <= self.addr < hi:
-                blk = _block(self.heap, self.addr, True)
+            if lo <= (start if start is not None else self.addr) < hi:
+                blk = _block(self.heap, start if start is not None else self.addr, True)
+                lines = [f" Address 0x{self.addr:x} is on the stack, in the frame of {name}()"]
                 if blk is not None and blk.state == "stack":
-                    self.block = blk
-                return [f" Address 0x{self.addr:x} is on the stack, in the frame of {name}()"]
+                    self.block, self.alloc_site = blk, blk.site
+                if isinstance(self.extra, tuple) and start is not None:
+                    # an overflow of a local: its exact bounds come from the binding
+                    olo, ohi = self.extra
+                    words = _where(self.addr, olo, ohi - olo).replace("a block",
+                                                                      "a stack object")
+                    lines.append(f" It {words}, made at")
+                    lines.append(_at(self.alloc_site))
+                return lines
         alloc, ret = self._dead_frame()
         lines = [f" Address 0x{self.addr:x} is on the stack, in a frame that has returned"]
         if alloc is not None:

@@ -197,7 +197,15 @@ uint8_t *hvpy_check_access(PointerObject *p, uint64_t a, uint64_t n, int mode,
         where = a;
     else if (kind == HV_ERR_OVERFLOW)
         where = a < lo || a >= hi ? a : hi; /* the first byte outside */
-    if (hvpy_memory_error(st, heap, kind, where, n, write, p, NULL) < 0)
+    /* the bounds judged against: a stack object's exact size is known only here */
+    PyObject *bounds = kind == HV_ERR_OVERFLOW
+                           ? Py_BuildValue("(KK)", (unsigned long long)lo,
+                                           (unsigned long long)hi)
+                           : NULL;
+    int raised =
+        hvpy_memory_error(st, heap, kind, where, n, write, p, bounds) < 0;
+    Py_XDECREF(bounds);
+    if (raised)
         return NULL;
     /* Reported only: C goes on.  The hook ran Python code: look again. */
     if (!hvpy_heap_alive(heap))
