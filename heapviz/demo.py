@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import html
 import io
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -147,15 +146,7 @@ def _renderer() -> tuple[Any, str]:
 
 
 def _window_possible() -> bool:
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return False
-    if os.environ.get("SDL_VIDEODRIVER", "") in ("dummy", "offscreen"):
-        return False
-    try:
-        from heapviz import viewer  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return scenario.display_available()
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

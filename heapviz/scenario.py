@@ -1184,6 +1184,19 @@ class Progress:
             print(f"\r{self.what} {self.total}/{self.total}", file=self.stream, flush=True)
 
 
+def display_available() -> bool:
+    """Whether a window can open: a display, SDL not told to stay offscreen, the viewer."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    if os.environ.get("SDL_VIDEODRIVER", "") in ("dummy", "offscreen"):
+        return False
+    try:
+        from heapviz import viewer  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _renderer_or_exit(need: bool) -> Any:
     if not need:
         return None
@@ -1269,6 +1282,10 @@ class _Outputs:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.render = _renderer_or_exit(bool(args.png or args.gif or args.view))
+        if args.view and not display_available():
+            raise RuntimeError("--view needs a display (DISPLAY is not set, or SDL_VIDEODRIVER "
+                               "keeps SDL offscreen): write pictures with --png DIR or an "
+                               "animation with --gif FILE instead")
         self.viewers: list[Any] = []
         self._shown: list[tuple[Any, Any]] = []
         self.written: list[str] = []

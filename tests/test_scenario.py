@@ -415,6 +415,14 @@ def test_run_scenario_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert r.steps == 4 and r.state(4).stats.in_use == 64
 
 
+def test_view_without_a_display_is_a_clear_error(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    rc, _, err = cli_run(["run", str(EXAMPLES / "basics.hv"), "--view"], capsys)
+    assert rc == 2 and "--view needs a display" in err
+
+
 def test_run_python_script_with_the_given_heap(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "lesson.py"
