@@ -175,13 +175,15 @@ def rows(tb: dict[str, Any], alloc: str, names: Iterable[str]) -> list[dict[str,
 
 
 def mean_util(rs: list[dict[str, Any]]) -> float | None:
-    return statistics.fmean(r["utilization"] for r in rs) if rs else None
+    if not rs or any(r.get("utilization") is None for r in rs):
+        return None
+    return statistics.fmean(r["utilization"] for r in rs)
 
 
 def total_ns(rs: list[dict[str, Any]], key: str = "warm_ns") -> float | None:
     """Total time of all the traces (ns), from each trace's median ns/op; the lab's
     throughput is total ops / this."""
-    if not rs or any(r[key] < 0 for r in rs):
+    if not rs or any(r.get(key) is None or r[key] < 0 for r in rs):
         return None
     return sum(r[key] * r["ops"] for r in rs)
 

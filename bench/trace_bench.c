@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <math.h>
 #include <sched.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -789,11 +790,23 @@ static double median_of(const double *v, int n)
     return median(tmp, n);
 }
 
+/* A number for the JSON file: null when it is not finite. */
+static void json_num(double v, const char *fmt)
+{
+    if (isfinite(v))
+        fprintf(json, fmt, v);
+    else
+        fputs("null", json);
+}
+
 static void json_list(const double *v, int n)
 {
     fputc('[', json);
-    for (int i = 0; i < n; i++)
-        fprintf(json, "%s%.3f", i ? "," : "", v[i]);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            fputc(',', json);
+        json_num(v[i], "%.3f");
+    }
     fputc(']', json);
 }
 
@@ -809,10 +822,16 @@ static void emit(const trace_t *t, const result_t *r, bool first)
     fprintf(json,
             "%s\n  {\"trace\": \"%s\", \"allocator\": \"%s\", \"kind\": \"%s\", "
             "\"ops\": %u, \"peak_live\": %llu, \"heap_size\": %llu, "
-            "\"utilization\": %.6f, \"warm_ns\": %.3f, \"cold_ns\": %.3f, ",
+            "\"utilization\": ",
             first ? "" : ",", t->name, r->name, r->v ? "heapviz" : "glibc",
             t->nops, (unsigned long long)t->peak_live,
-            (unsigned long long)r->heap, util, warm, cold);
+            (unsigned long long)r->heap);
+    json_num(util, "%.6f");
+    fputs(", \"warm_ns\": ", json);
+    json_num(warm, "%.3f");
+    fputs(", \"cold_ns\": ", json);
+    json_num(cold, "%.3f");
+    fputs(", ", json);
     if (r->v)
         fprintf(json,
                 "\"policy\": \"%s\", \"record\": %s, \"shadow\": %s, "
@@ -820,8 +839,9 @@ static void emit(const trace_t *t, const result_t *r, bool first)
                 hv_policy_name(r->v->policy), r->v->record ? "true" : "false",
                 r->v->shadow ? "true" : "false", r->v->footer ? "true" : "false",
                 (unsigned long long)r->tight, (unsigned long long)r->core_peak);
-    fprintf(json, "\"warm_cpu_ns\": %.3f, \"warm_runs\": ",
-            median_of(r->warm_cpu, r->nwarm));
+    fputs("\"warm_cpu_ns\": ", json);
+    json_num(median_of(r->warm_cpu, r->nwarm), "%.3f");
+    fputs(", \"warm_runs\": ", json);
     json_list(r->warm, r->nwarm);
     fprintf(json, ", \"warm_cpu_runs\": ");
     json_list(r->warm_cpu, r->nwarm);
