@@ -67,15 +67,26 @@ static bool history_grow(hv_heap_t *h)
     return true;
 }
 
-static void put(hv_heap_t *h, hv_event_t *e)
+/* The history slot for the next event (NULL: no history), growing or
+ * wrapping round when full. */
+static hv_event_t *history_slot(hv_heap_t *h)
+{
+    if (h->hist_pos == h->hist_cap && !history_grow(h)) h->hist_pos = 0;
+    return h->hist_cap ? &h->hist[h->hist_pos++] : NULL;
+}
+
+/* Write the event straight into its ring slot, copy it to the history,
+ * then publish it. */
+static void put(hv_heap_t *h, const hv_event_t *e)
 {
     hv_arena_t *ar = h->ar;
     uint64_t seq = atomic_load_explicit(&ar->ring_head, memory_order_relaxed);
-    e->seq = seq;
-    h->ring[seq & ar->ring_mask] = *e;
+    hv_event_t *slot = &h->ring[seq & ar->ring_mask];
+    *slot = *e;
+    slot->seq = seq;
     if (h->hist_limit) {
-        if (h->hist_pos == h->hist_cap && !history_grow(h)) h->hist_pos = 0;
-        if (h->hist_cap) h->hist[h->hist_pos++] = *e;
+        hv_event_t *copy = history_slot(h);
+        if (copy) *copy = *slot;
     }
     atomic_store_explicit(&ar->ring_head, seq + 1, memory_order_release);
 }
@@ -99,8 +110,9 @@ uint64_t hv_event_record(hv_heap_t *h, const hv_event_t *ev)
     if (h->readonly || !h->recording) return UINT64_MAX;
     hv_event_t e = *ev;
     if (e.op == 0) e.op = ++h->ar->c.ops;
+    uint64_t seq = hv_ring_head(h);
     put(h, &e);
-    return e.seq;
+    return seq;
 }
 
 void hv_set_recording(hv_heap_t *h, bool on)

@@ -50,6 +50,14 @@ static bool entry_ok(const hv_heap_t *h, uint32_t off)
            !_hv_balloc(_hv_hdr(h, off));
 }
 
+/* Enough to write a free block's links through off safely: inside the
+ * heap and word-aligned.  Whether it really is a free block is what the
+ * back-pointer checks below establish. */
+static bool link_ok(const hv_heap_t *h, uint32_t off)
+{
+    return !(off & 3) && (uint64_t)off + h->min_block <= h->ar->brk;
+}
+
 hv_err_t _hv_list_step(const hv_heap_t *h, uint32_t off, uint32_t *next)
 {
     uint32_t n = _hv_next(h, off);
@@ -79,9 +87,10 @@ static hv_err_t find_slot(const hv_heap_t *h, int list, uint32_t off,
 static hv_err_t link_before(hv_heap_t *h, int list, uint32_t off, uint32_t slot)
 {
     hv_arena_t *ar = h->ar;
-    if (slot != HV_NIL && !entry_ok(h, slot)) return HV_ECORRUPT;
+    if (slot != HV_NIL && !link_ok(h, slot)) return HV_ECORRUPT;
     uint32_t prev = slot == HV_NIL ? ar->tail[list] : _hv_prev(h, slot);
-    if (prev == off || (prev != HV_NIL && !entry_ok(h, prev)))
+    if (prev == off || (prev != HV_NIL && !link_ok(h, prev)) ||
+        (prev == HV_NIL ? ar->head[list] != slot : _hv_next(h, prev) != slot))
         return HV_ECORRUPT;
     _hv_set_next(h, off, slot);
     _hv_set_prev(h, off, prev);
@@ -123,10 +132,10 @@ static bool links_agree(const hv_heap_t *h, int list, uint32_t off,
 {
     const hv_arena_t *ar = h->ar;
     if (prev == HV_NIL ? ar->head[list] != off
-                       : !entry_ok(h, prev) || _hv_next(h, prev) != off)
+                       : !link_ok(h, prev) || _hv_next(h, prev) != off)
         return false;
     if (next == HV_NIL ? ar->tail[list] != off
-                       : !entry_ok(h, next) || _hv_prev(h, next) != off)
+                       : !link_ok(h, next) || _hv_prev(h, next) != off)
         return false;
     return ar->count[list] > 0;
 }
