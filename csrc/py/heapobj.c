@@ -290,20 +290,26 @@ static PyObject *block_pointer(HeapObject *self, uint64_t payload)
     module_state *st = state_of(self);
     if (payload == 0)
         return Py_NewRef(st->null);
-    hv_block_t b;
-    if (hv_block_containing(self->h, payload, &b) != HV_OK) {
+    hv_addr_t start;
+    uint64_t seq;
+    hv_block_state_t state;
+    if (hv_block_ident(self->h, payload, &start, &seq, &state, NULL) !=
+        HV_OK) {
         PyErr_SetString(PyExc_RuntimeError,
                         "heapviz: the allocator returned an address in no "
                         "block (please report this bug)");
         return NULL;
     }
-    int prov = b.state == HV_BLOCK_SBRK || b.state == HV_BLOCK_MAPPING
+    int prov = state == HV_BLOCK_SBRK || state == HV_BLOCK_MAPPING
                    ? PROV_RAW
                    : PROV_BLOCK;
-    PyObject *p = hvpy_pointer_new(st, self, payload, b.addr, b.payload, b.seq,
+    PyObject *p = hvpy_pointer_new(st, self, payload, start, payload, seq,
                                    prov);
-    if (p != NULL && prov == PROV_RAW)
-        ((PointerObject *)p)->plen = b.payload_size;
+    if (p != NULL && prov == PROV_RAW) {
+        hv_block_t b;
+        if (hv_block_at(self->h, start, &b) == HV_OK)
+            ((PointerObject *)p)->plen = b.payload_size;
+    }
     return p;
 }
 
@@ -342,12 +348,15 @@ static int judge_free(HeapObject *self, PointerObject *p)
         return HV_ERR_INVALID_FREE;
     if (p->prov != PROV_BLOCK || p->heap != self)
         return 0; /* wild: the core decides (HV_EBADFREE / DOUBLEFREE) */
-    hv_block_t b;
-    int live = hv_block_at(self->h, p->bstart, &b) == HV_OK &&
-               b.seq == p->seq &&
-               (b.state == HV_BLOCK_ALLOCATED || b.state == HV_BLOCK_MMAPPED);
     if (p->addr != p->pstart)
         return HV_ERR_INVALID_FREE; /* interior pointer */
+    hv_addr_t start;
+    uint64_t seq;
+    hv_block_state_t state;
+    int live = hv_block_ident(self->h, p->pstart, &start, &seq, &state, NULL) ==
+                   HV_OK &&
+               start == p->bstart && seq == p->seq &&
+               (state == HV_BLOCK_ALLOCATED || state == HV_BLOCK_MMAPPED);
     return live ? 0 : HV_ERR_DOUBLE_FREE;
 }
 

@@ -165,8 +165,18 @@ static int heap_points_into(HeapObject *heap, uint64_t lo, uint64_t hi)
     return 0;
 }
 
-static void record_lost(HeapObject *heap, uint64_t bstart, uint64_t seq)
+static void record_lost(HeapObject *heap, uint64_t bstart, uint64_t pstart,
+                        uint64_t seq)
 {
+    /* the common case first, in O(1): the block was freed before its last
+       Pointer died, so nothing was lost */
+    hv_addr_t start;
+    uint64_t live_seq;
+    hv_block_state_t state;
+    if (hv_block_ident(heap->h, pstart, &start, &live_seq, &state, NULL) !=
+            HV_OK ||
+        start != bstart || live_seq != seq)
+        return;
     hv_block_t b;
     if (hv_block_at(heap->h, bstart, &b) != HV_OK || b.seq != seq ||
         (b.state != HV_BLOCK_ALLOCATED && b.state != HV_BLOCK_MMAPPED))
@@ -201,7 +211,7 @@ void hvpy_root_drop(PointerObject *p)
     uint64_t seq = s->seq;
     erase(heap->roots, s);
     if (heap->h != NULL && heap->checks != CHECKS_OFF)
-        record_lost(heap, p->bstart, seq);
+        record_lost(heap, p->bstart, p->pstart, seq);
 }
 
 uint32_t hvpy_root_count(HeapObject *heap, uint64_t bstart)

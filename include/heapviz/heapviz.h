@@ -238,6 +238,13 @@ hv_addr_t hv_rover(const hv_heap_t *h);
 hv_err_t hv_block_containing(const hv_heap_t *h, hv_addr_t a, hv_block_t *out);
 /* The block that starts at block start `start` (for provenance). */
 hv_err_t hv_block_at(const hv_heap_t *h, hv_addr_t start, hv_block_t *out);
+/* The identity of the block whose payload starts at `payload`: its start,
+ * the operation number of its allocation, its state and (when requested is
+ * not NULL) the bytes requested, in O(1) for heap blocks (the binding's hot
+ * path).  HV_EFAULT when no payload starts there. */
+hv_err_t hv_block_ident(const hv_heap_t *h, hv_addr_t payload,
+                        hv_addr_t *start, uint64_t *seq,
+                        hv_block_state_t *state, uint64_t *requested);
 
 /* ------------------------------------------------------------------------
  * Memory access for the binding: user address -> real bytes.

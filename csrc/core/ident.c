@@ -1,0 +1,45 @@
+/* ident.c — a block's identity in O(1), for the binding's hot path.
+ *
+ * Every malloc through Python needs the block start and the allocation's
+ * operation number of the payload it returns (a Pointer's provenance),
+ * and every free checks them.  hv_block_at/hv_block_containing describe a
+ * whole block; this asks only the side table and the header word. */
+#include "internal.h"
+
+#include "block.h"
+
+static hv_err_t slow_ident(const hv_heap_t *h, hv_addr_t payload,
+                           hv_addr_t *start, uint64_t *seq,
+                           hv_block_state_t *state, uint64_t *requested)
+{
+    hv_block_t b;
+    hv_err_t rc = hv_block_containing(h, payload, &b);
+    if (rc != HV_OK) return rc;
+    if (b.payload != payload) return HV_EFAULT;
+    *start = b.addr;
+    *seq = b.seq;
+    *state = b.state;
+    if (requested) *requested = b.requested;
+    return HV_OK;
+}
+
+hv_err_t hv_block_ident(const hv_heap_t *h, hv_addr_t payload, hv_addr_t *start,
+                        uint64_t *seq, hv_block_state_t *state,
+                        uint64_t *requested)
+{
+    uint64_t brk = h->ar->brk;
+    if (payload < h->base + h->hs || payload - h->base >= brk)
+        return slow_ident(h, payload, start, seq, state, requested);
+    uint32_t off = (uint32_t)(payload - h->base - h->hs);
+    if (!_hv_start_ok(h, off))
+        return slow_ident(h, payload, start, seq, state, requested);
+    const hv_side_t *s = _hv_side(h, off);
+    uint32_t flags = _hv_side_flags(s, off);
+    if (!(flags & HV_SIDE_LIVE) || !_hv_balloc(_hv_hdr(h, off)))
+        return slow_ident(h, payload, start, seq, state, requested);
+    *start = _hv_uaddr(h, off);
+    *seq = _hv_side_seq(h, s);
+    *state = flags & HV_SIDE_SBRK ? HV_BLOCK_SBRK : HV_BLOCK_ALLOCATED;
+    if (requested) *requested = s->size;
+    return HV_OK;
+}
