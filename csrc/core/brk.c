@@ -21,6 +21,8 @@ void _hv_brk_init(hv_heap_t *h)
     hv_arena_t *ar = h->ar;
     uint64_t first = h->heap_pad + h->hs; /* the smallest break */
     uint64_t brk = _hv_round_up(ar->cfg.size, HV_PAGE);
+    if (brk > ar->heap_max) /* max_size need not be whole pages */
+        brk = ar->heap_max;
     if (brk < first + h->min_block) brk = first;
     ar->brk = brk;
     _hv_shadow_fill(h, 0, h->heap_pad, HV_SH_META);

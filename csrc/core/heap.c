@@ -39,12 +39,21 @@ hv_err_t _hv_op_done(hv_heap_t *h, hv_err_t err)
 }
 
 /* A request that cannot be met: NULL, a FAIL step, the failed op event. */
-static hv_err_t fail(hv_heap_t *h, uint16_t kind, uint64_t n,
+static hv_err_t fail(hv_heap_t *h, uint16_t kind, uint16_t flags, uint64_t n,
                      hv_fail_reason_t why)
 {
     h->ar->c.n_failed++;
     _hv_emit(h, HV_EV_FAIL, HV_EVF_SUB, 0, n, why, 0);
-    _hv_emit(h, kind, HV_EVF_FAILED, 0, n, 0, 0);
+    _hv_emit(h, kind, flags | HV_EVF_FAILED, 0, n, 0, 0);
+    return HV_OK;
+}
+
+/* realloc could not get a new block: NULL, the old block untouched (its
+ * malloc step already recorded why). */
+static hv_err_t realloc_failed(hv_heap_t *h, hv_addr_t p, uint64_t n,
+                               uint64_t old)
+{
+    _hv_emit(h, HV_EV_REALLOC, HV_EVF_FAILED, 0, n, p, old);
     return HV_OK;
 }
 
@@ -125,20 +134,20 @@ static hv_err_t do_malloc(hv_heap_t *h, uint64_t n, uint8_t st, uint16_t kind,
     if (ar->cfg.mmap_threshold && n >= ar->cfg.mmap_threshold) {
         hv_map_t *m;
         if (n > ar->mmap_max - HV_CHUNK_HDR)
-            return fail(h, kind, n, HV_FAIL_TOOBIG);
+            return fail(h, kind, flags, n, HV_FAIL_TOOBIG);
         hv_err_t err = _hv_chunk_alloc(h, n, st, &m);
-        if (err == HV_ENOMEM) return fail(h, kind, n, HV_FAIL_NOMEM);
+        if (err == HV_ENOMEM) return fail(h, kind, flags, n, HV_FAIL_NOMEM);
         if (err) return err;
         *out = _hv_map_addr(m) + HV_CHUNK_HDR;
         _hv_emit(h, kind, flags, *out, n, _hv_map_addr(m), m->size);
         return HV_OK;
     }
-    if (n > ar->heap_max) return fail(h, kind, n, HV_FAIL_TOOBIG);
+    if (n > ar->heap_max) return fail(h, kind, flags, n, HV_FAIL_TOOBIG);
     uint32_t asize = _hv_adjust(h, n);
     hv_err_t err = h->pol->alloc
                        ? h->pol->alloc(h, asize, &off, &searched)
                        : find_or_grow(h, asize, &off, &searched, &grew);
-    if (err == HV_ENOMEM) return fail(h, kind, n, HV_FAIL_NOMEM);
+    if (err == HV_ENOMEM) return fail(h, kind, flags, n, HV_FAIL_NOMEM);
     if (!err && !h->pol->alloc) err = _hv_place(h, &off, asize, searched, grew);
     if (err) return err;
     commit_alloc(h, off, n, st);
@@ -235,8 +244,8 @@ hv_err_t hv_calloc(hv_heap_t *h, uint64_t nmemb, uint64_t size, uint32_t site,
     _hv_op_begin(h, site);
     h->ar->c.n_calloc++;
     if (size && nmemb > UINT64_MAX / size)
-        return _hv_op_done(h,
-                           fail(h, HV_EV_CALLOC, UINT64_MAX, HV_FAIL_OVERFLOW));
+        return _hv_op_done(
+            h, fail(h, HV_EV_CALLOC, 0, UINT64_MAX, HV_FAIL_OVERFLOW));
     hv_err_t err = do_malloc(h, nmemb * size, HV_SH_INIT, HV_EV_CALLOC, 0, out);
     uint8_t *mem;
     if (!err && *out && !hv_resolve(h, *out, nmemb * size, NULL, &mem))
@@ -321,8 +330,7 @@ static hv_err_t realloc_chunk(hv_heap_t *h, hv_addr_t p, hv_map_t *m,
         return HV_OK;
     }
     hv_err_t err = do_malloc(h, n, HV_SH_UNINIT, HV_EV_MALLOC, HV_EVF_SUB, out);
-    if (err || !*out)
-        return err ? err : fail(h, HV_EV_REALLOC, n, HV_FAIL_NOMEM);
+    if (err || !*out) return err ? err : realloc_failed(h, p, n, old);
     uint8_t *dst, *src;
     uint64_t keep = old < n ? old : n;
     if (!hv_resolve(h, *out, keep, NULL, &dst) &&
@@ -369,8 +377,7 @@ static hv_err_t do_realloc(hv_heap_t *h, hv_addr_t p, uint64_t n,
         return HV_OK;
     }
     err = do_malloc(h, n, HV_SH_UNINIT, HV_EV_MALLOC, HV_EVF_SUB, out);
-    if (err || !*out)
-        return err ? err : fail(h, HV_EV_REALLOC, n, HV_FAIL_NOMEM);
+    if (err || !*out) return err ? err : realloc_failed(h, p, n, old);
     uint8_t *dst, *src;
     uint64_t keep = old < n ? old : n;
     keep = keep < cap ? keep : cap;

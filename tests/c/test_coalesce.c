@@ -178,8 +178,21 @@ static void empty_start(void)
     hv_heap_destroy(h);
 }
 
+/* max_size need not be whole pages: the heap stops at the last one. */
+static void odd_max_size(void)
+{
+    hv_config_t cfg = t_cfg(HV_POLICY_FIRST, HV_ORDER_ADDRESS);
+    cfg.max_size = 10000;
+    cfg.size = 10000;
+    hv_heap_t *h = t_heap(cfg);
+    CHECK_EQ(hv_brk(h), BASE + 8192);
+    CHECK_EQ(t_violations(h), 0);
+    hv_heap_destroy(h);
+}
+
 void test_coalesce(void)
 {
+    odd_max_size();
     immediate();
     deferred();
     none();

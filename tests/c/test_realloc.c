@@ -156,8 +156,21 @@ static void fails_keeps_old(void)
     hv_addr_t a = t_malloc(h, 24), b = t_malloc(h, 24);
     put(h, a, 24, 0x44);
     hv_addr_t q = 1;
+    uint64_t from = hv_ring_head(h);
     CHECK_OK(hv_realloc(h, a, 10000, 0, HV_FREE_CHECKED, &q));
     CHECK_EQ(q, 0);
+    /* FAIL and the failed MALLOC are steps; the failed REALLOC the op */
+    hv_event_t e;
+    CHECK(hv_ring_get(h, from, &e) && e.kind == HV_EV_FAIL);
+    CHECK(hv_ring_get(h, from + 1, &e) && e.kind == HV_EV_MALLOC);
+    CHECK_EQ(e.flags, HV_EVF_SUB | HV_EVF_FAILED);
+    CHECK(hv_ring_get(h, from + 2, &e) && e.kind == HV_EV_REALLOC);
+    CHECK_EQ(e.flags, HV_EVF_FAILED);
+    CHECK_EQ(e.a, a);
+    CHECK(!hv_ring_get(h, from + 3, &e));
+    hv_stats_t s;
+    hv_stats(h, &s);
+    CHECK_EQ(s.n_failed, 1);
     CHECK(holds(h, a, 24, 0x44));
     hv_block_t blk;
     CHECK_OK(hv_block_at(h, BASE + 0xc, &blk));
