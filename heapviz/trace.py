@@ -337,6 +337,7 @@ def _verify_heapviz(trace: Trace, policy: str, opt: HeapOptions) -> int:
     sizes = [0] * trace.num_ids
     chk = _Checker(trace, policy, opt.align)
     lo = int(h.layout["heap_base"])
+    op = TraceOp("a", 0, 0, 0)
     try:
         for op in trace.ops:
             i = op.id
@@ -372,6 +373,8 @@ def _verify_heapviz(trace: Trace, policy: str, opt: HeapOptions) -> int:
             raise ReplayError(trace.name, policy, trace.ops[-1].line if trace.ops else 0,
                               f"h.check() found {len(problems)} problem(s): {problems[0]}")
         return int(h.stats().heap_size)
+    except heapviz.HeapError as e:  # the allocator found its own metadata damaged
+        raise chk.fail(op, f"{type(e).__name__}: {str(e).splitlines()[0]}") from None
     finally:
         if not h.closed:
             _close(h, ptrs)
@@ -396,6 +399,9 @@ def _timed_heapviz(trace: Trace, policy: str, opt: HeapOptions) -> float:
                 free(ptrs[i])
                 ptrs[i] = None
         return time.perf_counter() - t0
+    except heapviz.HeapError as e:  # the checked run passed: name no line
+        raise ReplayError(trace.name, policy, 0, f"in a timed run: {type(e).__name__}: "
+                          f"{str(e).splitlines()[0]}") from None
     finally:
         _close(h, [p for p in ptrs if p is not None])
 
@@ -695,7 +701,9 @@ def main(args: argparse.Namespace) -> int:
                 table[a].append(r)
     except ReplayError as e:
         progress.clear()
-        print(f"heapviz trace: FAILED: {e}", file=sys.stderr)
+        hint = (" (the heap could not grow: try a larger --max-size)"
+                if "out of memory" in e.reason and e.allocator != GLIBC else "")
+        print(f"heapviz trace: FAILED: {e}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         progress.clear()
