@@ -212,7 +212,8 @@ class ReplayError(Exception):
 
     def __init__(self, trace: str, allocator: str, line: int, reason: str) -> None:
         self.trace, self.allocator, self.line, self.reason = trace, allocator, line, reason
-        super().__init__(f"{trace}, line {line}: {allocator}: {reason}")
+        where = f"{trace}, line {line}" if line else trace
+        super().__init__(f"{where}: {allocator}: {reason}")
 
 
 @dataclass
