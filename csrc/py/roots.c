@@ -169,7 +169,13 @@ static void record_lost(HeapObject *heap, uint64_t bstart, uint64_t pstart,
                         uint64_t seq)
 {
     /* the common case first, in O(1): the block was freed before its last
-       Pointer died, so nothing was lost */
+       Pointer died, so nothing was lost.  A freed payload's first byte is
+       allocator metadata (free-list links) or free memory in the shadow; a
+       live one's is never (hv_block_ident walks the heap for freed blocks). */
+    const uint8_t *sh = hv_shadow(heap->h, pstart, 1);
+    if (sh != NULL && (*sh == HV_SH_META || *sh == HV_SH_FREE ||
+                       *sh == HV_SH_UNMAPPED))
+        return;
     hv_addr_t start;
     uint64_t live_seq;
     hv_block_state_t state;
