@@ -208,9 +208,10 @@ def test_pictures_of_any_step(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 OPS = st.lists(st.one_of(
-    st.tuples(st.just("malloc"), st.integers(0, 3000)),
+    st.tuples(st.just("malloc"), st.integers(0, 3000) | st.just(100_000_000)),
     st.tuples(st.just("calloc"), st.integers(0, 300)),
-    st.tuples(st.just("realloc"), st.integers(0, 40), st.integers(0, 3000)),
+    st.tuples(st.just("realloc"), st.integers(0, 40),
+              st.integers(0, 3000) | st.just(100_000_000)),
     st.tuples(st.just("free"), st.integers(0, 40)),
     st.tuples(st.just("drop"), st.integers(0, 40)),
     st.tuples(st.just("double"), st.integers(0, 40)),
