@@ -129,41 +129,44 @@ static hv_err_t next_free(const hv_heap_t *h, uint32_t off, uint32_t *next)
     return HV_OK;
 }
 
-/* Merge the free block at *off (on no list) with its free neighbours,
- * taking them off their lists.  *off becomes the merged block. */
-hv_err_t _hv_block_coalesce(hv_heap_t *h, uint32_t *off)
+/* The free block at *off (header and footer written, on no list) joins
+ * the free lists — when `coalesce`, first merged with its free
+ * neighbours, whose list entries it takes over where it can (an O(1) move
+ * where an ordered insert would walk).  *off is the block now listed. */
+hv_err_t _hv_block_join(hv_heap_t *h, uint32_t *off, bool coalesce)
 {
-    uint32_t cur = *off, p, n;
+    uint32_t cur = *off, p = HV_NIL, n = HV_NIL;
+    uint32_t size = _hv_bsize(_hv_hdr(h, cur));
     hv_err_t err;
-    if (!_hv_bprev(_hv_hdr(h, cur))) {
-        if ((err = _hv_block_prev(h, cur, &p)) || (err = _hv_list_remove(h, p)))
-            return err;
-        merge(h, p, cur, _hv_bsize(_hv_hdr(h, cur)));
-        cur = p;
+    if (coalesce && !_hv_bprev(_hv_hdr(h, cur)) &&
+        (err = _hv_block_prev(h, cur, &p)))
+        return err;
+    if (coalesce && (err = next_free(h, cur, &n))) return err;
+    uint32_t nsize = n == HV_NIL ? 0 : _hv_bsize(_hv_hdr(h, n));
+    if (p != HV_NIL) { /* the block before swallows us (and the next) */
+        uint32_t psize = cur - p;
+        if (n != HV_NIL && (err = _hv_list_unlink(h, n, nsize))) return err;
+        merge(h, p, cur, size);
+        if (n != HV_NIL) merge(h, p, n, nsize);
+        *off = p;
+        return _hv_list_swap(h, p, psize, p);
     }
-    if ((err = next_free(h, cur, &n))) return err;
-    if (n != HV_NIL) {
-        if ((err = _hv_list_remove(h, n))) return err;
-        merge(h, cur, n, _hv_bsize(_hv_hdr(h, n)));
-    }
-    *off = cur;
-    return HV_OK;
+    if (n == HV_NIL) return _hv_list_insert(h, cur);
+    merge(h, cur, n, nsize); /* we swallow the next and take its place */
+    return _hv_list_swap(h, n, nsize, cur);
 }
 
 /* free's half of the hot path: the allocated block at *off becomes free
- * and, under immediate coalescing, swallows its free neighbours (taking
- * them off their lists).  *off is the resulting block, on no list. */
+ * and joins the lists (merged with its neighbours under immediate
+ * coalescing).  *off is the block now listed. */
 hv_err_t _hv_block_free(hv_heap_t *h, uint32_t *off)
 {
     uint32_t cur = *off, w = _hv_hdr(h, cur), size = _hv_bsize(w);
     _hv_put_hdr(h, cur, w & ~HV_BIT_ALLOC);
     _hv_put_ftr(h, cur, size, w & ~HV_BIT_ALLOC);
     _hv_shadow_free_block(h, cur, size);
-    if (h->ar->cfg.coalesce != HV_COALESCE_IMMEDIATE) {
-        _hv_block_tell_next(h, cur, size, false);
-        return HV_OK;
-    }
-    hv_err_t err = _hv_block_coalesce(h, &cur);
+    bool merge = h->ar->cfg.coalesce == HV_COALESCE_IMMEDIATE;
+    hv_err_t err = _hv_block_join(h, &cur, merge);
     if (!err) _hv_block_tell_next(h, cur, _hv_bsize(_hv_hdr(h, cur)), false);
     *off = cur;
     return err;

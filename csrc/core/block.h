@@ -129,7 +129,7 @@ uint32_t _hv_block_take(hv_heap_t *h, uint32_t off, uint32_t size,
                         uint32_t asize, bool prev, bool back, uint32_t *blk);
 hv_err_t _hv_block_free(hv_heap_t *h, uint32_t *off);
 hv_err_t _hv_block_prev(const hv_heap_t *h, uint32_t off, uint32_t *prev);
-hv_err_t _hv_block_coalesce(hv_heap_t *h, uint32_t *off);
+hv_err_t _hv_block_join(hv_heap_t *h, uint32_t *off, bool coalesce);
 hv_err_t _hv_block_absorb_next(hv_heap_t *h, uint32_t off);
 hv_err_t _hv_coalesce_all(hv_heap_t *h, bool *merged);
 

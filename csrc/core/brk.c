@@ -71,9 +71,9 @@ hv_err_t _hv_brk_extend_for(hv_heap_t *h, uint32_t need, uint32_t *block)
     }
     uint64_t incr = _hv_round_up(need - have, HV_PAGE);
     if ((err = _hv_brk_grow(h, incr, &nb))) return err;
-    if (merge && (err = _hv_block_coalesce(h, &nb))) return err;
+    err = _hv_block_join(h, &nb, merge);
     *block = nb;
-    return _hv_list_insert(h, nb);
+    return err;
 }
 
 hv_addr_t hv_brk(const hv_heap_t *h)

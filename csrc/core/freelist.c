@@ -140,10 +140,11 @@ static bool links_agree(const hv_heap_t *h, int list, uint32_t off,
     return ar->count[list] > 0;
 }
 
-hv_err_t _hv_list_remove(hv_heap_t *h, uint32_t off)
+/* Take off (of `size` bytes: its header may already say otherwise) off
+ * its list. */
+hv_err_t _hv_list_unlink(hv_heap_t *h, uint32_t off, uint32_t size)
 {
     hv_arena_t *ar = h->ar;
-    uint32_t size = _hv_bsize(_hv_hdr(h, off));
     int list = list_of(h, size);
     uint32_t prev = _hv_prev(h, off), next = _hv_next(h, off);
     if (list < 0 || list >= (int)ar->nlists ||
@@ -162,6 +163,65 @@ hv_err_t _hv_list_remove(hv_heap_t *h, uint32_t off)
         ar->rover = next != HV_NIL ? next : ar->head[list];
     ar->c.free_blocks--;
     ar->c.free_bytes -= size;
+    return HV_OK;
+}
+
+hv_err_t _hv_list_remove(hv_heap_t *h, uint32_t off)
+{
+    return _hv_list_unlink(h, off, _hv_bsize(_hv_hdr(h, off)));
+}
+
+/* Would blk, put where old is, keep the list in order?  Then unlinking
+ * old and inserting blk would have put it exactly there. */
+static bool fits_there(const hv_heap_t *h, int list, uint32_t blk,
+                       uint32_t prev, uint32_t next)
+{
+    switch (h->order) {
+    case HV_ORDER_LIFO:
+        return prev == HV_NIL;
+    case HV_ORDER_FIFO:
+        return next == HV_NIL;
+    default:
+        return (prev == HV_NIL || before(h, prev, blk)) &&
+               (next == HV_NIL || before(h, blk, next)) &&
+               h->ar->head[list] != blk;
+    }
+}
+
+/* A split or a merge turned the listed free block old (old_size bytes)
+ * into the free block blk (header written; blk may be old itself).  Move
+ * the list entry over in place when that is where blk belongs — the
+ * common case, and O(1) where an ordered insert would walk — else unlink
+ * and insert. */
+hv_err_t _hv_list_swap(hv_heap_t *h, uint32_t old, uint32_t old_size,
+                       uint32_t blk)
+{
+    hv_arena_t *ar = h->ar;
+    uint32_t size = _hv_bsize(_hv_hdr(h, blk));
+    int list = list_of(h, old_size);
+    uint32_t prev = _hv_prev(h, old), next = _hv_next(h, old);
+    if (list < 0 || list >= (int)ar->nlists ||
+        !links_agree(h, list, old, prev, next))
+        return HV_ECORRUPT;
+    if (list != list_of(h, size) || !fits_there(h, list, blk, prev, next)) {
+        hv_err_t err = _hv_list_unlink(h, old, old_size);
+        return err ? err : _hv_list_insert(h, blk);
+    }
+    _hv_set_next(h, blk, next);
+    _hv_set_prev(h, blk, prev);
+    if (prev == HV_NIL)
+        ar->head[list] = blk;
+    else
+        _hv_set_next(h, prev, blk);
+    if (next == HV_NIL)
+        ar->tail[list] = blk;
+    else
+        _hv_set_prev(h, next, blk);
+    if (ar->rover == old) /* as if unlinked: the rover moves on */
+        ar->rover = next != HV_NIL   ? next
+                    : prev != HV_NIL ? ar->head[list]
+                                     : HV_NIL;
+    ar->c.free_bytes += (uint64_t)size - old_size;
     return HV_OK;
 }
 

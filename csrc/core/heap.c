@@ -89,17 +89,18 @@ hv_err_t _hv_place(hv_heap_t *h, uint32_t *off, uint32_t asize,
         return HV_ECORRUPT; /* glibc: "malloc(): memory corruption" */
     _hv_emit(h, HV_EV_PLACE, HV_EVF_SUB, _hv_uaddr(h, o), size, searched,
              (uint64_t)list);
-    hv_err_t err = _hv_list_remove(h, o);
-    if (err) return err;
     bool back = h->pol->place_back && h->pol->place_back(h, asize) && !grew;
     uint32_t rem = _hv_block_take(h, o, size, asize, _hv_bprev(w), back, off);
-    if (rem != HV_NIL) {
+    hv_err_t err;
+    if (rem == HV_NIL) { /* taken whole */
+        err = _hv_list_unlink(h, o, size);
+    } else {      /* the remainder takes over the list entry */
         if (back) /* the remainder's new footer */
             _hv_shadow_fill(h, rem + size - asize - 4, 4, HV_SH_META);
         else
             _hv_shadow_free_header(h, rem, size - asize);
         if (h->ar->cfg.coalesce == HV_COALESCE_DEFERRED) h->ar->unmerged = 1;
-        err = _hv_list_insert(h, rem);
+        err = _hv_list_swap(h, o, size, rem);
     }
     if (h->pol->placed) h->pol->placed(h, *off, rem);
     return err;
@@ -200,8 +201,7 @@ static hv_err_t release(hv_heap_t *h, uint32_t off)
     }
     if (h->pol->release) return h->pol->release(h, off);
     if (ar->cfg.coalesce == HV_COALESCE_DEFERRED) ar->unmerged = 1;
-    hv_err_t err = _hv_block_free(h, &off);
-    return err ? err : _hv_list_insert(h, off);
+    return _hv_block_free(h, &off);
 }
 
 static hv_err_t do_free(hv_heap_t *h, hv_addr_t p, hv_free_mode_t mode,
@@ -280,12 +280,9 @@ static hv_err_t trim(hv_heap_t *h, uint32_t off, uint32_t asize, bool was_free)
         _hv_shadow_free_header(h, rem, rsize);
     else
         _hv_shadow_free_block(h, rem, rsize);
-    hv_err_t err = HV_OK;
-    if (h->ar->cfg.coalesce == HV_COALESCE_IMMEDIATE)
-        err = _hv_block_coalesce(h, &rem);
-    else if (h->ar->cfg.coalesce == HV_COALESCE_DEFERRED)
-        h->ar->unmerged = 1;
-    return err ? err : _hv_list_insert(h, rem);
+    if (h->ar->cfg.coalesce == HV_COALESCE_DEFERRED) h->ar->unmerged = 1;
+    return _hv_block_join(h, &rem,
+                          h->ar->cfg.coalesce == HV_COALESCE_IMMEDIATE);
 }
 
 /* Grow the block at off to asize bytes in place, into a free right
