@@ -133,16 +133,15 @@ def test_file_format_is_documented_json_lines(tmp_path: Path) -> None:
     quiet_close(h)
 
 
-def test_config_of_a_plain_heap_is_worked_out(tmp_path: Path) -> None:
-    h = heapviz.Heap(size=8192, policy="worst", order="size", coalesce="deferred", align=8,
-                     footer=False, magic=True, base=0x40000)
+def test_config_of_a_plain_heap(tmp_path: Path) -> None:
+    want = dict(size=8192, max_size=1 << 20, policy="worst", order="size",
+                coalesce="deferred", align=8, footer=False, magic=True, base=0x40000,
+                mmap_threshold=0, split_threshold=64, stack_size=8192)
+    h = heapviz.Heap(**want)  # type: ignore[arg-type]
     h.malloc(10000)
     cfg = recording.config_of(h)
-    assert {k: cfg[k] for k in ("size", "policy", "order", "coalesce", "align", "footer",
-                                "magic", "base")} == dict(size=8192, policy="worst",
-                                                          order="size", coalesce="deferred",
-                                                          align=8, footer=False, magic=True,
-                                                          base=0x40000)
+    assert {k: cfg[k] for k in want} == want
+    assert recording._core_config(h) == want
     h.save(str(tmp_path / "c.hvlog"))
     h2 = recording.load(str(tmp_path / "c.hvlog")).replay()
     assert h2.blocks() == h.blocks()
@@ -228,7 +227,7 @@ OPS = st.lists(st.one_of(
        OPS)
 def test_fuzz_replay_reproduces_every_state(policy: str, order: str, coalesce: str,
                                             ops: list[tuple[Any, ...]]) -> None:
-    h = heapviz.Heap(policy=policy, order=order, coalesce=coalesce)
+    h = heapviz.Heap(policy=policy, order=order, coalesce=coalesce, max_size=1 << 20)
     live: list[Any] = []
     freed: list[Any] = []
     snaps = {0: snapshot(h)}
