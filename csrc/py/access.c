@@ -47,7 +47,7 @@ static int segv(module_state *st, HeapObject *heap, PointerObject *p,
     if (hvpy_memory_error(st, heap, HV_ERR_SEGV, a, n, write, p, NULL) == 0 &&
         !PyErr_Occurred())
         PyErr_Format(PyExc_RuntimeError,
-                     "segmentation fault at 0x%llx was not raised",
+                     "segmentation fault at %llu was not raised",
                      (unsigned long long)a);
     return -1;
 }

@@ -46,8 +46,8 @@ int hvpy_memory_error(module_state *st, HeapObject *heap, int kind,
 {
     if (st == NULL || st->error_hook == NULL) {
         PyErr_Format(PyExc_RuntimeError,
-                     "memory error %d at 0x%llx (heapviz not initialised)",
-                     kind, (unsigned long long)addr);
+                     "memory error %d at %llu (heapviz not initialised)", kind,
+                     (unsigned long long)addr);
         return -1;
     }
     PyObject *res = PyObject_CallFunction(

@@ -8,6 +8,7 @@
  */
 #include "binding.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <structmember.h>
 
@@ -595,9 +596,12 @@ static PyObject *heap_munmap(HeapObject *self, PyObject *arg)
         return NULL;
     hv_err_t rc = hv_munmap(self->h, p->addr, hvpy_current_site(self));
     if (rc == HV_EINVAL || rc == HV_EBADFREE)
+    {
+        char hex[24];
+        snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)p->addr);
         return PyErr_Format(PyExc_ValueError,
-                            "munmap(0x%llx): no mapping starts there",
-                            (unsigned long long)p->addr);
+                            "munmap(%s): no mapping starts there", hex);
+    }
     if (rc != HV_OK)
         return hvpy_raise_core(rc, "munmap()");
     if (after_op(self) < 0)
@@ -920,8 +924,12 @@ static PyObject *heap_raw_read(HeapObject *self, PyObject *const *args,
         return PyBytes_FromStringAndSize("", 0);
     if (n > PY_SSIZE_T_MAX ||
         hv_resolve(self->h, a, n, &region, &mem) != HV_OK)
-        return PyErr_Format(PyExc_ValueError,
-                            "0x%llx..+%llu is not mapped memory", a, n);
+    {
+        char hex[24];
+        snprintf(hex, sizeof hex, "0x%llx", a);
+        return PyErr_Format(PyExc_ValueError, "%s..+%llu is not mapped memory",
+                            hex, n);
+    }
     return PyBytes_FromStringAndSize((char *)mem, (Py_ssize_t)n);
 }
 

@@ -10,6 +10,7 @@
 #include "binding.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 int hvpy_is_pointer(module_state *st, PyObject *o)
 {
@@ -282,8 +283,9 @@ static PyObject *pointer_repr(PointerObject *p)
     PyObject *t = type_name(p);
     if (t == NULL)
         return NULL;
-    PyObject *r = PyUnicode_FromFormat("<%U* 0x%llx>", t,
-                                       (unsigned long long)p->addr);
+    char hex[24]; /* PyUnicode_FromFormat has no %llx before 3.12 */
+    snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)p->addr);
+    PyObject *r = PyUnicode_FromFormat("<%U* %s>", t, hex);
     Py_DECREF(t);
     return r;
 }
