@@ -30,6 +30,7 @@ from heapviz.errors import (
     _memory_error,
 )
 from heapviz.heap import Heap
+from heapviz.recording import Recording, RecordingError
 from heapviz.records import Block, Event, Leak, Site, Stats
 
 _core._set_hooks(_memory_error, SegmentationFault, os.path.dirname(os.path.abspath(__file__)))
@@ -37,7 +38,7 @@ _core._set_hooks(_memory_error, SegmentationFault, os.path.dirname(os.path.abspa
 __version__ = "0.1.0"
 
 
-def load(path: str) -> object:
+def load(path: str) -> Recording:
     """Read a .hvlog recording made by Heap.save(); see heapviz.recording."""
     from heapviz import recording
 
@@ -58,6 +59,8 @@ __all__ = [
     "Leak",
     "OverlappingCopy",
     "Pointer",
+    "Recording",
+    "RecordingError",
     "SegmentationFault",
     "Site",
     "Stats",
