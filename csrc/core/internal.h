@@ -12,7 +12,8 @@
  *               path, and the process-local event history.
  *
  * Cross-file functions are `_hv_` and grouped below by the file that
- * defines them.
+ * defines them; the block layout's (block.c) are in block.h, the free
+ * lists' (freelist.c) and the policies' vtable in policy.h.
  */
 #ifndef HEAPVIZ_INTERNAL_H
 #define HEAPVIZ_INTERNAL_H
