@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential pkg-config python3-dev python3-venv
-      libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev fonts-dejavu-core
+      libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libpng-dev fonts-dejavu-core
       xvfb xdotool x11-apps imagemagick valgrind clang clang-format chromium)
 
 missing=()
