@@ -242,9 +242,9 @@ hv_err_t hv_block_at(const hv_heap_t *h, hv_addr_t start, hv_block_t *out);
  * the operation number of its allocation, its state and (when requested is
  * not NULL) the bytes requested, in O(1) for heap blocks (the binding's hot
  * path).  HV_EFAULT when no payload starts there. */
-hv_err_t hv_block_ident(const hv_heap_t *h, hv_addr_t payload,
-                        hv_addr_t *start, uint64_t *seq,
-                        hv_block_state_t *state, uint64_t *requested);
+hv_err_t hv_block_ident(const hv_heap_t *h, hv_addr_t payload, hv_addr_t *start,
+                        uint64_t *seq, hv_block_state_t *state,
+                        uint64_t *requested);
 
 /* ------------------------------------------------------------------------
  * Memory access for the binding: user address -> real bytes.

@@ -73,8 +73,8 @@ enum {
     HV_MARK_JUST_FREED = 1u << 0,
     HV_MARK_LEAKED = 1u << 1,
     HV_MARK_CORRUPT = 1u << 2,
-    HV_MARK_ERROR = 1u << 3,  /* the block the current error is about   */
-    HV_MARK_NEW = 1u << 4,    /* allocated by the last operation         */
+    HV_MARK_ERROR = 1u << 3, /* the block the current error is about   */
+    HV_MARK_NEW = 1u << 4,   /* allocated by the last operation         */
 };
 
 typedef struct hv_viz_run { /* a byte range of a block: uninit bytes     */
@@ -92,9 +92,9 @@ typedef struct hv_viz_var {
     hv_addr_t addr;
 } hv_viz_var_t;
 
-#define HV_VIZ_LOG_LINES 8
+#define HV_VIZ_LOG_LINES  8
 #define HV_VIZ_MAX_FRAMES 32
-#define HV_VIZ_MAX_VARS 32
+#define HV_VIZ_MAX_VARS   32
 
 typedef struct hv_viz_state {
     hv_config_t cfg;
@@ -124,7 +124,7 @@ typedef struct hv_viz_state {
     char log[HV_VIZ_LOG_LINES][160]; /* oldest first                     */
     int nlog;
 
-    bool has_error;       /* the last error, drawn as the banner          */
+    bool has_error; /* the last error, drawn as the banner          */
     uint32_t error_kind;
     hv_addr_t error_addr;
     uint64_t error_size;
@@ -133,14 +133,14 @@ typedef struct hv_viz_state {
     uint64_t op, ops_total; /* timeline: this op of ops_total              */
     bool playing, stepping, live;
     double speed;
-    char notice[160];       /* "script ended", "viewer fell behind", …    */
-    int anim_kind;          /* hv_event_kind_t being animated, 0 none     */
+    char notice[160]; /* "script ended", "viewer fell behind", …    */
+    int anim_kind;    /* hv_event_kind_t being animated, 0 none     */
     hv_addr_t anim_addr;
     uint64_t anim_size;
-    hv_addr_t anim_addr2;   /* split: remainder; coalesce: absorbed       */
-    float anim_t;           /* 0..1                                        */
-    char sel_alloc[96];     /* the selected block's sites, resolved by   */
-    char sel_free[96];      /* whoever has the heap ("lesson.py:12")     */
+    hv_addr_t anim_addr2; /* split: remainder; coalesce: absorbed       */
+    float anim_t;         /* 0..1                                        */
+    char sel_alloc[96];   /* the selected block's sites, resolved by   */
+    char sel_free[96];    /* whoever has the heap ("lesson.py:12")     */
 } hv_viz_state_t;
 
 void hv_viz_state_init(hv_viz_state_t *s);
@@ -241,21 +241,21 @@ enum {
     HV_STYLE_DOTTED = 1,
     HV_STYLE_JAGGED = 2,
     HV_STYLE_THICK = 3,
-    HV_TEXT_SMALL = 1u << 4,  /* small font                               */
-    HV_TEXT_RIGHT = 1u << 5,  /* x is the right edge                      */
+    HV_TEXT_SMALL = 1u << 4, /* small font                               */
+    HV_TEXT_RIGHT = 1u << 5, /* x is the right edge                      */
     HV_TEXT_BOLD = 1u << 6,
     HV_STYLE_SCROLL = 1u << 8, /* in the scrolling heap area (clipped)    */
 };
 
 typedef struct hv_viz_item {
-    uint8_t kind;     /* hv_viz_kind_t                                     */
-    uint8_t role;     /* hv_viz_role_t: the legend entry                   */
-    uint16_t style;   /* HV_STYLE_* | HV_TEXT_*                            */
-    uint32_t color;   /* 0xRRGGBB (usually the role's)                     */
+    uint8_t kind;       /* hv_viz_kind_t                                     */
+    uint8_t role;       /* hv_viz_role_t: the legend entry                   */
+    uint16_t style;     /* HV_STYLE_* | HV_TEXT_*                            */
+    uint32_t color;     /* 0xRRGGBB (usually the role's)                     */
     int32_t x, y, w, h; /* rect; for lines and arrows x2 = x+w, y2 = y+h  */
-    int32_t bend;     /* arrows: how far the curve bulges up (px)          */
-    uint32_t text;    /* offset into the string pool (text items)          */
-    hv_addr_t addr;   /* the block this belongs to (0: none)               */
+    int32_t bend;       /* arrows: how far the curve bulges up (px)          */
+    uint32_t text;      /* offset into the string pool (text items)          */
+    hv_addr_t addr;     /* the block this belongs to (0: none)               */
 } hv_viz_item_t;
 
 typedef struct hv_viz_scene {
@@ -275,8 +275,7 @@ typedef struct hv_viz_scene {
 void hv_viz_scene_init(hv_viz_scene_t *sc);
 void hv_viz_scene_free(hv_viz_scene_t *sc);
 void hv_viz_scene_clear(hv_viz_scene_t *sc);
-const char *hv_viz_item_text(const hv_viz_scene_t *sc,
-                             const hv_viz_item_t *it);
+const char *hv_viz_item_text(const hv_viz_scene_t *sc, const hv_viz_item_t *it);
 
 /* ------------------------------------------------------------------------
  * Layout: state -> scene.
