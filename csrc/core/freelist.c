@@ -10,7 +10,8 @@
  *
  * Invariants:  count[i] == number of blocks reachable from head[i];
  *              sum of sizes on all lists == c.free_bytes;
- *              bit i of nonempty == (head[i] != NIL).
+ *              bit i of nonempty == (head[i] != NIL), and bit w of
+ *              nonempty_words == (nonempty[w] != 0).
  */
 #include "block.h"
 #include "policy.h"
@@ -23,10 +24,11 @@ static int list_of(const hv_heap_t *h, uint32_t size)
 static void mark(hv_heap_t *h, int list, bool nonempty)
 {
     uint64_t bit = 1ull << (list & 63);
-    if (nonempty)
-        h->ar->nonempty[list >> 6] |= bit;
-    else
-        h->ar->nonempty[list >> 6] &= ~bit;
+    uint64_t *word = &h->ar->nonempty[list >> 6];
+    *word = nonempty ? *word | bit : *word & ~bit;
+    uint64_t wbit = 1ull << (list >> 6);
+    h->ar->nonempty_words =
+        *word ? h->ar->nonempty_words | wbit : h->ar->nonempty_words & ~wbit;
 }
 
 /* Does block a belong before block b in the list's order? */
@@ -118,8 +120,7 @@ hv_err_t _hv_list_insert(hv_heap_t *h, uint32_t off)
     else if (h->order != HV_ORDER_FIFO && find_slot(h, list, off, &slot))
         return HV_ECORRUPT;
     if (link_before(h, list, off, slot)) return HV_ECORRUPT;
-    ar->count[list]++;
-    mark(h, list, true);
+    if (ar->count[list]++ == 0) mark(h, list, true);
     ar->c.free_blocks++;
     ar->c.free_bytes += size;
     return HV_OK;
@@ -140,16 +141,11 @@ static bool links_agree(const hv_heap_t *h, int list, uint32_t off,
     return ar->count[list] > 0;
 }
 
-/* Take off (of `size` bytes: its header may already say otherwise) off
- * its list. */
-hv_err_t _hv_list_unlink(hv_heap_t *h, uint32_t off, uint32_t size)
+/* Unlink off from `list`, its links (prev, next) already checked. */
+static void unlink_checked(hv_heap_t *h, int list, uint32_t off, uint32_t size,
+                           uint32_t prev, uint32_t next)
 {
     hv_arena_t *ar = h->ar;
-    int list = list_of(h, size);
-    uint32_t prev = _hv_prev(h, off), next = _hv_next(h, off);
-    if (list < 0 || list >= (int)ar->nlists ||
-        !links_agree(h, list, off, prev, next))
-        return HV_ECORRUPT;
     if (prev == HV_NIL)
         ar->head[list] = next;
     else
@@ -163,6 +159,18 @@ hv_err_t _hv_list_unlink(hv_heap_t *h, uint32_t off, uint32_t size)
         ar->rover = next != HV_NIL ? next : ar->head[list];
     ar->c.free_blocks--;
     ar->c.free_bytes -= size;
+}
+
+/* Take off (of `size` bytes: its header may already say otherwise) off
+ * its list. */
+hv_err_t _hv_list_unlink(hv_heap_t *h, uint32_t off, uint32_t size)
+{
+    int list = list_of(h, size);
+    uint32_t prev = _hv_prev(h, off), next = _hv_next(h, off);
+    if (list < 0 || list >= (int)h->ar->nlists ||
+        !links_agree(h, list, off, prev, next))
+        return HV_ECORRUPT;
+    unlink_checked(h, list, off, size, prev, next);
     return HV_OK;
 }
 
@@ -204,8 +212,8 @@ hv_err_t _hv_list_swap(hv_heap_t *h, uint32_t old, uint32_t old_size,
         !links_agree(h, list, old, prev, next))
         return HV_ECORRUPT;
     if (list != list_of(h, size) || !fits_there(h, list, blk, prev, next)) {
-        hv_err_t err = _hv_list_unlink(h, old, old_size);
-        return err ? err : _hv_list_insert(h, blk);
+        unlink_checked(h, list, old, old_size, prev, next);
+        return _hv_list_insert(h, blk);
     }
     _hv_set_next(h, blk, next);
     _hv_set_prev(h, blk, prev);
@@ -225,17 +233,19 @@ hv_err_t _hv_list_swap(hv_heap_t *h, uint32_t old, uint32_t old_size,
     return HV_OK;
 }
 
-/* The first non-empty list at or after `from`, or -1. */
+/* The first non-empty list at or after `from`, or -1: two bitmap looks
+ * (TLSF's two-level search). */
 int _hv_list_next_nonempty(const hv_heap_t *h, int from)
 {
     const hv_arena_t *ar = h->ar;
-    for (int w = from >> 6; from < (int)ar->nlists && w < HV_LISTS_MAX / 64;
-         w++) {
-        uint64_t bits = ar->nonempty[w];
-        if (w == from >> 6) bits &= ~0ull << (from & 63);
-        if (bits) return w * 64 + __builtin_ctzll(bits);
-    }
-    return -1;
+    if (from < 0 || from >= (int)ar->nlists) return -1;
+    int w = from >> 6;
+    uint64_t bits = ar->nonempty[w] & (~0ull << (from & 63));
+    if (bits) return w * 64 + __builtin_ctzll(bits);
+    uint64_t words = ar->nonempty_words & ~(~0ull >> (63 - w));
+    if (!words) return -1;
+    w = __builtin_ctzll(words);
+    return w * 64 + __builtin_ctzll(ar->nonempty[w]);
 }
 
 /* The fit policies keep a single list. */

@@ -83,7 +83,7 @@ hv_err_t _hv_place(hv_heap_t *h, uint32_t *off, uint32_t asize,
                    uint32_t searched, bool grew)
 {
     uint32_t o = *off, w = _hv_hdr(h, o), size = _hv_bsize(w);
-    int list = h->one_list ? 0 : h->pol->list_of(h, size);
+    int list = h->one_list || !h->recording ? 0 : h->pol->list_of(h, size);
     if (_hv_balloc(w) || size < asize || !_hv_size_ok(h, o, w) ||
         _hv_ftr(h, o, size) != w)
         return HV_ECORRUPT; /* glibc: "malloc(): memory corruption" */

@@ -144,7 +144,8 @@ typedef struct hv_arena {
     uint32_t rover; /* next fit's roving pointer (NIL: none)            */
     uint32_t head[HV_LISTS_MAX], tail[HV_LISTS_MAX], count[HV_LISTS_MAX];
     uint64_t nonempty[HV_LISTS_MAX / 64]; /* bit i: list i not empty    */
-    uint32_t buddy_min_order;             /* list 0 holds this order     */
+    uint64_t nonempty_words;  /* bit w: nonempty[w] != 0 (two levels)    */
+    uint32_t buddy_min_order; /* list 0 holds this order     */
     uint32_t unmerged;     /* deferred: free blocks may have free neighbours */
     uint32_t mean_request; /* segregated: running mean of block sizes    */
 
