@@ -30,6 +30,9 @@ typedef struct ctx {
     bool have_last, last_free;
     uint32_t last_off, last_size;
     uint64_t free_blocks, free_bytes, alloc_blocks, in_use, payload;
+    int list;         /* the free list being checked                 */
+    uint32_t last;    /* its previous entry (HV_NIL: none yet)        */
+    uint32_t entries; /* entries seen                                 */
 } ctx_t;
 
 static void report(ctx_t *c, hv_addr_t addr, const char *fmt, ...)
@@ -162,54 +165,52 @@ static bool in_order(const hv_heap_t *h, uint32_t a, uint32_t b)
 static const char *const ORDER_SENTENCE[HV_ORDER_COUNT] = {
     "address", "lifo", "fifo", "ascending size", "descending size"};
 
-static bool check_entry(ctx_t *c, int list, uint32_t cur, uint32_t prev)
+/* One entry of free list c->list, in list order (through the walker,
+ * which stops at a link to no free block or past the list's count). */
+static int visit_entry(const hv_block_t *b, void *arg)
 {
+    ctx_t *c = arg;
     const hv_heap_t *h = c->h;
-    hv_addr_t a = _hv_uaddr(h, cur);
-    if (!_hv_start_ok(h, cur) || !_hv_size_ok(h, cur, _hv_hdr(h, cur)) ||
-        _hv_balloc(_hv_hdr(h, cur))) {
-        report(c, a, "free list %d links to %#llx, which is not a free block",
-               list, (unsigned long long)a);
-        return false;
-    }
-    if (_hv_prev(h, cur) != prev)
-        report(c, a, "prev link does not point back at the previous entry");
-    int want = h->pol->list_of(h, _hv_bsize(_hv_hdr(h, cur)));
-    if (want != list)
-        report(c, a, "on free list %d but its size belongs on list %d", list,
-               want);
-    if (prev != HV_NIL && !in_order(h, prev, cur))
-        report(c, a, "free list %d is out of %s order here", list,
+    uint32_t off = (uint32_t)(b->addr - h->base);
+    hv_addr_t prev = c->last == HV_NIL ? 0 : _hv_uaddr(h, c->last);
+    if (b->prev_free != prev)
+        report(c, b->addr,
+               "prev link does not point back at the previous "
+               "entry");
+    if (b->list != c->list)
+        report(c, b->addr, "on free list %d but its size belongs on list %d",
+               c->list, b->list);
+    if (c->last != HV_NIL && !in_order(h, c->last, off))
+        report(c, b->addr, "free list %d is out of %s order here", c->list,
                ORDER_SENTENCE[h->order]);
-    if (marked(c, cur))
-        set_mark(c, cur, false);
+    if (marked(c, off))
+        set_mark(c, off, false);
     else if (c->marks)
-        report(c, a, "listed twice, or not a block of the heap");
-    return true;
+        report(c, b->addr, "listed twice, or not a block of the heap");
+    c->last = off;
+    c->entries++;
+    return 0;
 }
 
 static void check_list(ctx_t *c, int list)
 {
-    const hv_heap_t *h = c->h;
-    const hv_arena_t *ar = h->ar;
-    uint32_t cur = ar->head[list], prev = HV_NIL, n = 0;
-    for (; cur != HV_NIL; n++) {
-        if (n > ar->count[list]) {
-            report(c, 0, "free list %d is longer than its count %u (a cycle?)",
-                   list, ar->count[list]);
-            return;
-        }
-        if (!check_entry(c, list, cur, prev)) return;
-        prev = cur;
-        cur = _hv_next(h, cur);
+    const hv_arena_t *ar = c->h->ar;
+    hv_walk_state_t st;
+    c->list = list;
+    c->last = HV_NIL;
+    c->entries = 0;
+    _hv_walk_list(c->h, list, visit_entry, c, &st);
+    if (st.stop == HV_WALK_DAMAGED) {
+        report(c, _hv_uaddr(c->h, st.at), "free list %d: %s", list, st.why);
+        return;
     }
-    if (ar->tail[list] != prev)
+    if (ar->tail[list] != c->last)
         report(c, 0, "free list %d's tail is not its last entry", list);
-    if (n != ar->count[list])
-        report(c, 0, "free list %d holds %u blocks but counts %u", list, n,
-               ar->count[list]);
+    if (c->entries != ar->count[list])
+        report(c, 0, "free list %d holds %u blocks but counts %u", list,
+               c->entries, ar->count[list]);
     bool bit = ar->nonempty[list >> 6] >> (list & 63) & 1;
-    if (bit != (n > 0))
+    if (bit != (c->entries > 0))
         report(c, 0, "free list %d's non-empty bit is wrong", list);
 }
 

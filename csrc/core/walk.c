@@ -165,7 +165,8 @@ int _hv_walk_list(const hv_heap_t *h, int list, hv_visit_fn fn, void *arg,
         }
         if (!_hv_start_ok(h, cur) || !_hv_size_ok(h, cur, _hv_hdr(h, cur)) ||
             _hv_balloc(_hv_hdr(h, cur))) {
-            damaged(h, st, cur, "a free-list link points at no free block");
+            damaged(h, st, cur,
+                    "a free list links to it, but it is not a free block");
             return 0;
         }
         _hv_describe(h, cur, &b);
