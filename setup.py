@@ -2,7 +2,7 @@
 
 heapviz._core  — the allocator core (csrc/core, plain C) and its CPython binding (csrc/py).
 heapviz._viz   — the SDL2 renderer (viz/), built only when pkg-config finds SDL2, SDL2_ttf
-                 and SDL2_image; without them the core still builds and the viewer calls raise
+                 and libpng; without them the core still builds and the viewer calls raise
                  a clear error naming the missing packages.
 
 Environment switches (as msgspec does):
@@ -51,7 +51,7 @@ extensions = [
     )
 ]
 
-SDL_PACKAGES = ["sdl2", "SDL2_ttf", "SDL2_image"]
+SDL_PACKAGES = ["sdl2", "SDL2_ttf", "libpng"]
 
 
 def pkg_config(*args: str) -> list[str] | None:
@@ -64,6 +64,16 @@ def pkg_config(*args: str) -> list[str] | None:
     except subprocess.CalledProcessError:
         return None
     return out.split()
+
+
+def missing_packages() -> list[str]:
+    """The pkg-config packages of the renderer that are not there (all when no pkg-config)."""
+    if shutil.which("pkg-config") is None:
+        return list(SDL_PACKAGES)
+    return [
+        p for p in SDL_PACKAGES
+        if subprocess.run(["pkg-config", "--exists", p], capture_output=True).returncode != 0
+    ]
 
 
 viz_cflags = pkg_config("--cflags")
@@ -83,8 +93,9 @@ if viz_cflags is not None and viz_libs is not None and viz_sources:
     )
 elif viz_sources:
     sys.stderr.write(
-        "heapviz: pkg-config did not find SDL2, SDL2_ttf and SDL2_image; building without the "
-        "viewer (on Debian/Ubuntu: apt-get install libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev)\n"
+        f"heapviz: pkg-config did not find {', '.join(missing_packages())}; building without "
+        "the viewer (it needs sdl2, SDL2_ttf and libpng; on Debian/Ubuntu: apt-get install "
+        "libsdl2-dev libsdl2-ttf-dev libpng-dev)\n"
     )
 
 setup(ext_modules=extensions)

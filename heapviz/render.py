@@ -21,8 +21,8 @@ from typing import Any
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _MISSING = (
     "heapviz's renderer is not built: pkg-config did not find SDL2, SDL2_ttf and "
-    "SDL2_image when heapviz was installed. On Debian/Ubuntu: apt-get install libsdl2-dev "
-    "libsdl2-ttf-dev libsdl2-image-dev fonts-dejavu-core, then reinstall heapviz "
+    "libpng when heapviz was installed. On Debian/Ubuntu: apt-get install libsdl2-dev "
+    "libsdl2-ttf-dev libpng-dev fonts-dejavu-core, then reinstall heapviz "
     "(pip install -e .)"
 )
 
@@ -39,7 +39,7 @@ def viz() -> ModuleType:
 
 
 def available() -> bool:
-    """Whether the renderer was built (SDL2, SDL2_ttf and SDL2_image were found)."""
+    """Whether the renderer was built (SDL2, SDL2_ttf and libpng were found)."""
     try:
         viz()
     except RuntimeError:

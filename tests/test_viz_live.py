@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("heapviz._viz", reason="renderer not built (SDL2, SDL2_ttf or SDL2_image)")
+pytest.importorskip("heapviz._viz", reason="renderer not built (SDL2, SDL2_ttf or libpng)")
 pytest.importorskip("PIL", reason="Pillow missing")
+import contextlib
+
 from PIL import Image
 
 import heapviz
@@ -119,10 +121,8 @@ class Script:
             self.proc.kill()
         self.proc.wait(5)
         for pid in self.viewers:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     @property
     def viewers(self) -> list[int]:

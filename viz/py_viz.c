@@ -14,7 +14,6 @@
  */
 #include "py_viz.h"
 
-#include <SDL_image.h>
 #include <SDL_ttf.h>
 #include <string.h>
 
@@ -113,40 +112,85 @@ static int fill_state(PyObject *module, call_t *c, hv_viz_state_t *s)
     return r < 0 ? -1 : add_vars(c->vars, s);
 }
 
+/* The workspace of one call: the module keeps one (state, scene and
+ * canvas arrays reused from call to call, so a notebook redrawing a big
+ * heap does not fault in megabytes of fresh pages every time), and a call
+ * made while it is in use (Python code run by a conversion calling back
+ * into the renderer) gets a private one. */
+static viz_work_t *work_take(PyObject *module, viz_work_t *priv)
+{
+    viz_state_t *st = viz_get_state(module);
+    viz_work_t *w = st->work_busy ? priv : &st->work;
+    if (w == priv) {
+        memset(priv, 0, sizeof *priv);
+        hv_viz_state_init(&priv->state);
+        hv_viz_scene_init(&priv->scene);
+    } else {
+        st->work_busy = true;
+    }
+    return w;
+}
+
+static void work_give(PyObject *module, viz_work_t *w)
+{
+    viz_state_t *st = viz_get_state(module);
+    if (w != &st->work) {
+        hv_viz_work_free(w);
+        return;
+    }
+    st->work_busy = false;
+    /* Keep the arrays, but not a huge canvas or heap for ever. */
+    if (w->canvas && (size_t)w->canvas->pitch * (size_t)w->canvas->h > (48u << 20)) {
+        SDL_FreeSurface(w->canvas);
+        w->canvas = NULL;
+    }
+    if (w->state.cap_blocks > 1000000) {
+        hv_viz_state_free(&w->state);
+        hv_viz_scene_free(&w->scene);
+    }
+}
+
+void hv_viz_work_free(viz_work_t *w)
+{
+    SDL_FreeSurface(w->canvas);
+    w->canvas = NULL;
+    hv_viz_state_free(&w->state);
+    hv_viz_scene_free(&w->scene);
+}
+
 static int build_scene(PyObject *module, PyObject *args, PyObject *kw,
-                       hv_viz_scene_t *sc)
+                       viz_work_t *w)
 {
     call_t c;
-    hv_viz_state_t s;
     if (parse_call(args, kw, &c) < 0) return -1;
-    hv_viz_state_init(&s);
-    int r = fill_state(module, &c, &s);
-    if (r == 0 && !hv_viz_layout(&s, &c.o, sc)) {
+    hv_viz_state_t *s = &w->state;
+    hv_viz_state_reset(s);
+    int r = fill_state(module, &c, s);
+    if (r == 0 && !hv_viz_layout(s, &c.o, &w->scene)) {
         PyErr_NoMemory();
         r = -1;
     }
-    hv_viz_state_free(&s);
     return r;
 }
 
-/* Lay out and draw; returns a surface (caller frees) or NULL. */
-static SDL_Surface *draw_call(PyObject *module, PyObject *args, PyObject *kw)
+/* Lay out and draw into w->canvas; 0 or -1 with an exception. */
+static int draw_call(PyObject *module, PyObject *args, PyObject *kw,
+                     viz_work_t *w)
 {
-    hv_viz_scene_t sc;
     hv_font_t *f = get_font(module);
-    if (f == NULL) return NULL;
-    hv_viz_scene_init(&sc);
-    SDL_Surface *surf = NULL;
-    if (build_scene(module, args, kw, &sc) == 0) {
+    if (f == NULL || build_scene(module, args, kw, w) < 0) return -1;
+    const hv_viz_scene_t *sc = &w->scene;
+    if (w->canvas == NULL || w->canvas->w != sc->width || w->canvas->h != sc->height) {
         char err[256];
-        surf = hv_surface_new(sc.width, sc.height, err, sizeof err);
-        if (surf == NULL)
+        SDL_FreeSurface(w->canvas);
+        w->canvas = hv_surface_new(sc->width, sc->height, err, sizeof err);
+        if (w->canvas == NULL) {
             PyErr_SetString(PyExc_RuntimeError, err);
-        else
-            hv_viz_draw(&sc, f, surf);
+            return -1;
+        }
     }
-    hv_viz_scene_free(&sc);
-    return surf;
+    hv_viz_draw(sc, f, w->canvas);
+    return 0;
 }
 
 PyDoc_STRVAR(render_doc,
@@ -157,18 +201,19 @@ PyDoc_STRVAR(render_doc,
 
 static PyObject *viz_render(PyObject *module, PyObject *args, PyObject *kw)
 {
-    SDL_Surface *surf = draw_call(module, args, kw);
-    if (surf == NULL) return NULL;
-    uint8_t *png = NULL;
-    size_t len = 0;
-    char err[256];
+    viz_work_t priv, *w = work_take(module, &priv);
     PyObject *out = NULL;
-    if (hv_png_encode(surf, &png, &len, err, sizeof err))
-        out = PyBytes_FromStringAndSize((const char *)png, (Py_ssize_t)len);
-    else
-        PyErr_SetString(PyExc_RuntimeError, err);
-    SDL_free(png);
-    SDL_FreeSurface(surf);
+    if (draw_call(module, args, kw, w) == 0) {
+        uint8_t *png = NULL;
+        size_t len = 0;
+        char err[256];
+        if (hv_png_encode(w->canvas, &png, &len, err, sizeof err))
+            out = PyBytes_FromStringAndSize((const char *)png, (Py_ssize_t)len);
+        else
+            PyErr_SetString(PyExc_RuntimeError, err);
+        SDL_free(png);
+    }
+    work_give(module, w);
     return out;
 }
 
@@ -178,18 +223,22 @@ PyDoc_STRVAR(pixels_doc,
 
 static PyObject *viz_pixels(PyObject *module, PyObject *args, PyObject *kw)
 {
-    SDL_Surface *surf = draw_call(module, args, kw);
-    if (surf == NULL) return NULL;
-    PyObject *data = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)surf->w * 4 * surf->h);
-    if (data != NULL) {
-        char *dst = PyBytes_AS_STRING(data);
-        for (int y = 0; y < surf->h; y++)
-            memcpy(dst + (size_t)y * surf->w * 4,
-                   (const char *)surf->pixels + (size_t)y * surf->pitch,
-                   (size_t)surf->w * 4);
+    viz_work_t priv, *w = work_take(module, &priv);
+    PyObject *out = NULL;
+    if (draw_call(module, args, kw, w) == 0) {
+        SDL_Surface *surf = w->canvas;
+        PyObject *data =
+            PyBytes_FromStringAndSize(NULL, (Py_ssize_t)surf->w * 4 * surf->h);
+        if (data != NULL) {
+            char *dst = PyBytes_AS_STRING(data);
+            for (int y = 0; y < surf->h; y++)
+                memcpy(dst + (size_t)y * surf->w * 4,
+                       (const char *)surf->pixels + (size_t)y * surf->pitch,
+                       (size_t)surf->w * 4);
+            out = Py_BuildValue("iiN", surf->w, surf->h, data);
+        }
     }
-    PyObject *out = data ? Py_BuildValue("iiN", surf->w, surf->h, data) : NULL;
-    SDL_FreeSurface(surf);
+    work_give(module, w);
     return out;
 }
 
@@ -240,25 +289,25 @@ PyDoc_STRVAR(scene_doc,
 
 static PyObject *viz_scene(PyObject *module, PyObject *args, PyObject *kw)
 {
-    hv_viz_scene_t sc;
-    hv_viz_scene_init(&sc);
+    viz_work_t priv, *w = work_take(module, &priv);
+    const hv_viz_scene_t *sc = &w->scene;
     PyObject *out = NULL, *items = NULL;
-    if (build_scene(module, args, kw, &sc) < 0) goto done;
-    items = PyList_New((Py_ssize_t)sc.nitems);
+    if (build_scene(module, args, kw, w) < 0) goto done;
+    items = PyList_New((Py_ssize_t)sc->nitems);
     if (items == NULL) goto done;
-    for (size_t i = 0; i < sc.nitems; i++) {
-        PyObject *d = item_dict(&sc, &sc.items[i]);
+    for (size_t i = 0; i < sc->nitems; i++) {
+        PyObject *d = item_dict(sc, &sc->items[i]);
         if (d == NULL) goto done;
         PyList_SET_ITEM(items, (Py_ssize_t)i, d);
     }
     char bg[8];
-    snprintf(bg, sizeof bg, "#%06X", sc.background & 0xFFFFFF);
-    out = Py_BuildValue("{s:i,s:i,s:s,s:O,s:(ii)}", "width", sc.width, "height",
-                        sc.height, "background", bg, "items", items, "clip",
-                        sc.heap_clip_y0, sc.heap_clip_y1);
+    snprintf(bg, sizeof bg, "#%06X", sc->background & 0xFFFFFF);
+    out = Py_BuildValue("{s:i,s:i,s:s,s:O,s:(ii)}", "width", sc->width, "height",
+                        sc->height, "background", bg, "items", items, "clip",
+                        sc->heap_clip_y0, sc->heap_clip_y1);
 done:
     Py_XDECREF(items);
-    hv_viz_scene_free(&sc);
+    work_give(module, w);
     return out;
 }
 
@@ -289,7 +338,7 @@ static PyObject *viz_font_path(PyObject *module, PyObject *unused)
     return f ? PyUnicode_DecodeFSDefault(hv_font_path(f)) : NULL;
 }
 
-PyDoc_STRVAR(versions_doc, "versions() -> dict: SDL2, SDL2_ttf, SDL2_image "
+PyDoc_STRVAR(versions_doc, "versions() -> dict: SDL2, SDL2_ttf and libpng "
                            "versions and the font file (pixels depend on them).");
 
 static PyObject *viz_versions(PyObject *module, PyObject *unused)
@@ -297,13 +346,13 @@ static PyObject *viz_versions(PyObject *module, PyObject *unused)
     (void)unused;
     SDL_version sdl;
     SDL_GetVersion(&sdl);
-    const SDL_version *ttf = TTF_Linked_Version(), *img = IMG_Linked_Version();
+    const SDL_version *ttf = TTF_Linked_Version();
     hv_font_t *f = get_font(module);
     if (f == NULL) return NULL;
-    return Py_BuildValue("{s:(iii),s:(iii),s:(iii),s:s}", "sdl", sdl.major,
+    return Py_BuildValue("{s:(iii),s:(iii),s:s,s:s}", "sdl", sdl.major,
                          sdl.minor, sdl.patch, "ttf", ttf->major, ttf->minor,
-                         ttf->patch, "image", img->major, img->minor,
-                         img->patch, "font", hv_font_path(f));
+                         ttf->patch, "png", hv_png_version(), "font",
+                         hv_font_path(f));
 }
 
 PyDoc_STRVAR(history_doc,
@@ -372,6 +421,7 @@ static void viz_free(void *m)
 {
     viz_state_t *st = viz_get_state((PyObject *)m);
     viz_clear((PyObject *)m);
+    hv_viz_work_free(&st->work);
     hv_font_close(st->font);
     st->font = NULL;
 }
@@ -379,6 +429,8 @@ static void viz_free(void *m)
 static int viz_exec(PyObject *m)
 {
     viz_state_t *st = viz_get_state(m);
+    hv_viz_state_init(&st->work.state);
+    hv_viz_scene_init(&st->work.scene);
     st->replay_type = (PyTypeObject *)PyType_FromModuleAndSpec(m, &hv_replay_spec, NULL);
     if (st->replay_type == NULL) return -1;
     if (PyModule_AddObjectRef(m, "Replay", (PyObject *)st->replay_type) < 0)

@@ -10,9 +10,19 @@
 
 #define HV_CAPSULE_NAME "heapviz._core.heap"
 
+/* What one drawing call works in (kept by the module between calls). */
+typedef struct viz_work {
+    hv_viz_state_t state;
+    hv_viz_scene_t scene;
+    SDL_Surface *canvas;
+} viz_work_t;
+void hv_viz_work_free(viz_work_t *w);
+
 typedef struct viz_state {
     hv_font_t *font; /* opened on first use */
     PyTypeObject *replay_type;
+    viz_work_t work;
+    bool work_busy;
 } viz_state_t;
 
 viz_state_t *viz_get_state(PyObject *module);

@@ -26,8 +26,11 @@ SDL_Surface *hv_surface_new(int w, int h, char *err, size_t errlen);
 /* Draw the scene into dst (ARGB8888, at least the scene's size). */
 void hv_viz_draw(const hv_viz_scene_t *sc, hv_font_t *f, SDL_Surface *dst);
 
-/* PNG of a surface in memory (caller frees *out with SDL_free). */
+/* PNG of an ARGB8888 surface in memory, through libpng at zlib's fastest
+ * level (caller frees *out with SDL_free). */
 bool hv_png_encode(SDL_Surface *s, uint8_t **out, size_t *len, char *err,
                    size_t errlen);
+/* The libpng version linked ("1.6.39"). */
+const char *hv_png_version(void);
 
 #endif

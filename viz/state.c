@@ -40,6 +40,17 @@ void hv_viz_state_clear(hv_viz_state_t *s)
     s->nframes = 0;
 }
 
+void hv_viz_state_reset(hv_viz_state_t *s)
+{
+    hv_viz_state_t keep = *s;
+    hv_viz_state_init(s);
+    s->blocks = keep.blocks, s->marks = keep.marks, s->cap_blocks = keep.cap_blocks;
+    s->uninit = keep.uninit, s->cap_uninit = keep.cap_uninit;
+    s->list_start = keep.list_start, s->list_lo = keep.list_lo;
+    s->list_hi = keep.list_hi, s->cap_lists = keep.cap_lists;
+    s->list_addr = keep.list_addr, s->cap_list_addr = keep.cap_list_addr;
+}
+
 /* Grow *p (elements of `size` bytes) so that it holds `need`. */
 static bool reserve(void **p, size_t *cap, size_t need, size_t size)
 {

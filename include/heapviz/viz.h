@@ -147,6 +147,8 @@ void hv_viz_state_init(hv_viz_state_t *s);
 void hv_viz_state_free(hv_viz_state_t *s);
 /* Empty the per-moment arrays, keep capacity. */
 void hv_viz_state_clear(hv_viz_state_t *s);
+/* Back to a fresh state (every field), keeping the arrays' capacity. */
+void hv_viz_state_reset(hv_viz_state_t *s);
 /* Append; false when out of memory. */
 bool hv_viz_state_add_block(hv_viz_state_t *s, const hv_block_t *b,
                             uint8_t marks);
