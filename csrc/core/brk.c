@@ -106,7 +106,7 @@ static hv_err_t sbrk_up(hv_heap_t *h, uint64_t n, hv_addr_t *old)
     ar->c.in_use += size;
     ar->c.alloc_blocks++;
     ar->c.n_grow++;
-    _hv_emit(h, HV_EV_GROW, 0, *old, size, 0, 0);
+    _hv_emit(h, HV_EV_GROW, 0, *old, size, n, 0); /* a: bytes asked for */
     return HV_OK;
 }
 

@@ -32,7 +32,13 @@ hv_err_t hv_frame_push(hv_heap_t *h, const char *name, uint32_t site,
                                              .first_obj = ar->nobjs};
     ar->depth++;
     if (depth) *depth = ar->depth;
-    _hv_emit(h, HV_EV_FRAME_PUSH, 0, stack_addr(h, ar->sp), 0, ar->depth, 0);
+    /* b: the name as an interned site (file = name), so that a reader of
+       the events alone can name the frame */
+    uint32_t name_site = 0;
+    if (hv_site_intern(h, name ? name : "", 0, "frame", &name_site) != HV_OK)
+        name_site = 0;
+    _hv_emit(h, HV_EV_FRAME_PUSH, 0, stack_addr(h, ar->sp), 0, ar->depth,
+             name_site);
     return _hv_op_done(h, HV_OK);
 }
 

@@ -80,7 +80,7 @@ static hv_err_t new_mapping(hv_heap_t *h, uint64_t bytes, uint32_t state,
     ar->c.alloc_blocks++;
     ar->c.n_mmap++;
     _hv_emit(h, HV_EV_MMAP, state == HV_BLOCK_MMAPPED ? HV_EVF_SUB : 0,
-             _hv_map_addr(m), size, 0, 0);
+             _hv_map_addr(m), size, bytes, 0); /* a: bytes asked for */
     *out = m;
     return HV_OK;
 }

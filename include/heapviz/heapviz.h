@@ -118,6 +118,11 @@ hv_err_t hv_heap_create(const hv_config_t *cfg, hv_heap_t **out,
  * reading) work on it. */
 hv_err_t hv_heap_attach(int fd, hv_heap_t **out);
 void hv_heap_destroy(hv_heap_t *h);
+/* A private copy of a heap (a checkpoint for time travel): the same
+ * configuration, blocks, bytes, shadow, mappings, stack and sites, and the
+ * same operation and event numbering; no event history of its own
+ * (history_limit 0).  The original is only read. */
+hv_err_t hv_heap_clone(const hv_heap_t *src, hv_heap_t **out);
 int hv_heap_fd(const hv_heap_t *h); /* the memfd (or -1 if anonymous) */
 const hv_config_t *hv_heap_config(const hv_heap_t *h);
 
@@ -339,9 +344,10 @@ typedef enum hv_event_kind {
     HV_EV_SPLIT,      /* addr=block size=its new size a=remainder b=rem size */
     HV_EV_COALESCE,   /* addr=merged block size=merged size a=absorbed block
                          b=absorbed size                                      */
-    HV_EV_GROW,       /* addr=old break size=increment                        */
+    HV_EV_GROW,       /* addr=old break size=increment; a=bytes asked for by
+                         an explicit hv_sbrk (0: the allocator grew it)      */
     HV_EV_SHRINK,     /* addr=new break size=decrement                        */
-    HV_EV_MMAP,       /* addr=mapping size=bytes (page-rounded)               */
+    HV_EV_MMAP,       /* addr=mapping size=bytes (page-rounded) a=asked for   */
     HV_EV_MUNMAP,     /* addr=mapping size=bytes                              */
     HV_EV_FAIL,       /* a failed request: size=bytes a=hv_fail_reason        */
     HV_EV_ERROR,      /* a memory error: a=error kind (hv_error_kind_t)
@@ -350,7 +356,8 @@ typedef enum hv_event_kind {
                          full report text (line 0, func "report")          */
     HV_EV_LOST,       /* last reference dropped: addr=payload size=requested */
     HV_EV_WRITE,      /* bytes written: addr, size                            */
-    HV_EV_FRAME_PUSH, /* addr=frame low size=0 a=depth                     */
+    HV_EV_FRAME_PUSH, /* addr=frame low size=0 a=depth b=site id of the name
+                         (an interned site whose file is the frame's name)   */
     HV_EV_FRAME_POP,  /* addr=frame low size=bytes a=depth                 */
     HV_EV_STACK_ALLOC, /* addr size                                          */
     HV_EV_PLACE,       /* the fit chose a block: addr=block size=its size

@@ -58,6 +58,7 @@ void test_check(void);
 void test_errors(void);
 void test_events(void);
 void test_attach(void);
+void test_clone(void);
 void test_segregated(void);
 void test_buddy(void);
 void test_shadow(void);

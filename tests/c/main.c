@@ -27,6 +27,7 @@ int main(int argc, char **argv)
     test_errors();
     test_events();
     test_attach();
+    test_clone();
     test_segregated();
     test_buddy();
     test_shadow();
