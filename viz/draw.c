@@ -43,6 +43,10 @@ static void fill(canvas_t *c, int x, int y, int w, int h, uint32_t rgb)
     uint32_t px = 0xFF000000u | rgb;
     for (int yy = y; yy < y + h; yy++) {
         uint32_t *row = (uint32_t *)((uint8_t *)c->s->pixels + yy * c->s->pitch);
+        if (w >= 32) { /* the background, bars, long blocks */
+            SDL_memset4(row + x, px, (size_t)w);
+            continue;
+        }
         for (int xx = x; xx < x + w; xx++) row[xx] = px;
     }
 }

@@ -66,8 +66,9 @@ const char *hv_png_version(void) { return png_get_libpng_ver(NULL); }
 bool hv_png_encode(SDL_Surface *s, uint8_t **out, size_t *len, char *err,
                    size_t errlen)
 {
-    if (s->format->format != SDL_PIXELFORMAT_ARGB8888) {
-        snprintf(err, errlen, "heapviz: PNG of a surface that is not ARGB8888");
+    if (s->format->format != SDL_PIXELFORMAT_ARGB8888 &&
+        s->format->format != SDL_PIXELFORMAT_RGB888) {
+        snprintf(err, errlen, "heapviz: PNG of a surface that is not [AX]RGB8888");
         return false;
     }
     png_ctx_t ctx = {err, errlen};
@@ -97,7 +98,7 @@ bool hv_png_encode(SDL_Surface *s, uint8_t **out, size_t *len, char *err,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
     for (int y = 0; y < s->h; y++) {
-        /* ARGB8888 is one native uint32_t per pixel: 0xAARRGGBB. */
+        /* [AX]RGB8888 is one native uint32_t per pixel: 0xAARRGGBB. */
         const uint32_t *src =
             (const uint32_t *)((const uint8_t *)s->pixels + (size_t)y * s->pitch);
         uint8_t *d = row;

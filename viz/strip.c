@@ -23,6 +23,10 @@ static bool in_strip(const hv_block_t *b)
            b->state == HV_BLOCK_SBRK;
 }
 
+/* llround for the non-negative values of the strip (inline: it runs per
+ * block per frame). */
+static inline int64_t rnd(double x) { return (int64_t)(x + 0.5); }
+
 static int auto_min_width(size_t n)
 {
     return n <= 1000 ? 8 : n <= 5000 ? 4 : n <= 20000 ? 3 : 2;
@@ -49,9 +53,9 @@ bool strip_prepare(lay_t *L)
     for (size_t i = 0; i < n; i++) {
         const hv_block_t *b = &s->blocks[i];
         if (b->addr > at) /* bytes before the first block (alignment) */
-            x += llround((double)(b->addr - at) * L->ppb);
+            x += rnd((double)(b->addr - at) * L->ppb);
         L->bx[i] = x;
-        int64_t w = llround((double)b->size * L->ppb);
+        int64_t w = rnd((double)b->size * L->ppb);
         x += w < L->minw ? L->minw : w;
         at = b->addr + b->size;
     }
@@ -98,6 +102,36 @@ bool strip_point(const lay_t *L, hv_addr_t a, int *x, int *y)
     *x = row_x(L, p);
     *y = row_y(L, p);
     return true;
+}
+
+/* The heap blocks [*k0, *k1) on rows that are visible (a window shows a
+ * few rows of a long strip: the rest is not even looked at). */
+static void visible_blocks(const lay_t *L, size_t *k0, size_t *k1)
+{
+    int r0 = -1, r1 = -1, sy;
+    for (int r = 0; r < L->nrows; r++) {
+        if (lay_vis(L, L->rows_y + r * HV_ROW_H, HV_GUTTER + HV_BAND, &sy)) {
+            if (r0 < 0) r0 = r;
+            r1 = r;
+        } else if (r0 >= 0) {
+            break;
+        }
+    }
+    *k0 = *k1 = 0;
+    if (r0 < 0 || L->nheap == 0) return;
+    int64_t p0 = (int64_t)r0 * L->hw, p1 = (int64_t)(r1 + 1) * L->hw;
+    size_t lo = 0, hi = L->nheap; /* first block ending after p0 */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (L->bx[mid + 1] <= p0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *k0 = lo;
+    hi = lo;
+    while (hi < L->nheap && L->bx[hi] < p1) hi++;
+    *k1 = hi;
 }
 
 /* Is any row of [p0, p1) visible?  Skips whole blocks cheaply. */
@@ -344,28 +378,44 @@ static void draw_link(lay_t *L, long a, long b)
     it->addr = L->s->blocks[a].addr;
 }
 
-static void draw_lists(lay_t *L)
+/* A link is drawn when one of its ends is on a visible row, so only the
+ * members near the visible blocks [k0, k1) are looked up (a window shows
+ * a few rows of a list of 25k blocks, 60 times a second). */
+static void draw_lists(lay_t *L, size_t k0, size_t k1)
 {
     const hv_viz_state_t *s = L->s;
+    if (L->nheap == 0) return;
+    const hv_block_t *last = &s->blocks[L->nheap - 1];
+    hv_addr_t lo = s->blocks[0].addr, hi = last->addr + last->size;
+    hv_addr_t vlo = k0 < k1 ? s->blocks[k0].addr : 1;
+    hv_addr_t vhi = k0 < k1 ? s->blocks[k1 - 1].addr : 0;
     for (int l = 0; l < s->nlists; l++) {
-        long prev = -1;
+        bool first = true, prev_near = false;
+        hv_addr_t prev = 0;
         for (uint32_t i = s->list_start[l]; i < s->list_start[l + 1]; i++) {
-            long k = find_heap(L, s->list_addr[i]);
-            if (k < 0) continue;
-            if (prev < 0) {
-                char head[24];
-                if (s->nlists > 1)
-                    snprintf(head, sizeof head, "head %" PRIu64, s->list_lo[l]);
-                else
-                    snprintf(head, sizeof head, "head");
-                int x, y;
-                link_point(L, k, &x, &y);
-                lay_text(L, HV_ROLE_LINK, x - 2, y - HV_GUTTER + 1,
-                         HV_TEXT_SMALL | HV_TEXT_BOLD, head);
-            } else {
-                draw_link(L, prev, k);
+            hv_addr_t a = s->list_addr[i];
+            if (a < lo || a >= hi) continue; /* not in the strip */
+            bool near = a >= vlo && a <= vhi;
+            if (first || near || prev_near) {
+                long k = find_heap(L, a);
+                if (k < 0) continue;
+                if (first) {
+                    char head[24];
+                    if (s->nlists > 1)
+                        snprintf(head, sizeof head, "head %" PRIu64, s->list_lo[l]);
+                    else
+                        snprintf(head, sizeof head, "head");
+                    int x, y;
+                    link_point(L, k, &x, &y);
+                    lay_text(L, HV_ROLE_LINK, x - 2, y - HV_GUTTER + 1,
+                             HV_TEXT_SMALL | HV_TEXT_BOLD, head);
+                } else {
+                    long kp = find_heap(L, prev);
+                    if (kp >= 0) draw_link(L, kp, k);
+                }
             }
-            prev = k;
+            first = false;
+            prev = a, prev_near = near;
         }
     }
 }
@@ -412,10 +462,12 @@ static void draw_anim(lay_t *L)
 
 void strip_draw(lay_t *L)
 {
-    for (size_t k = 0; k < L->nheap && !L->oom; k++) draw_block(L, (long)k);
+    size_t k0, k1;
+    visible_blocks(L, &k0, &k1);
+    for (size_t k = k0; k < k1 && !L->oom; k++) draw_block(L, (long)k);
     draw_fault(L);
     draw_break(L);
-    draw_lists(L);
+    draw_lists(L, k0, k1);
     draw_rover(L);
     draw_anim(L);
     L->y = L->rows_y + L->nrows * HV_ROW_H;

@@ -31,7 +31,8 @@ typedef struct viewer {
     hv_heap_t *live;
     hv_ctl_t *ctl;
     SDL_Window *win;
-    SDL_Surface *canvas;
+    SDL_Surface *canvas; /* when the window's pixels are not ours      */
+    bool want_shot;      /* save the next frame drawn as a PNG         */
     hv_font_t *font;
     hv_viz_state_t state;
     hv_viz_scene_t scene;
@@ -143,9 +144,15 @@ static void follow_ring(viewer_t *v)
         }
         give_up_gap(v, oldest);
     }
+    /* Only the newest events make log lines: formatting every one of a
+     * burst would cost more than the script spends making them. */
+    uint64_t loud = head > HV_VIZ_LOG_LINES * 4 ? head - HV_VIZ_LOG_LINES * 4 : 0;
     hv_event_t e;
-    while (v->nev < head && hv_ring_get(v->live, v->nev, &e))
+    while (v->nev < head && hv_ring_get(v->live, v->nev, &e)) {
+        hv_viz_track_quiet(v->track, v->nev < loud);
         if (!store_event(v, &e)) break;
+    }
+    hv_viz_track_quiet(v->track, false);
 }
 
 /* ---- messages from the script --------------------------------------------- */
@@ -178,11 +185,15 @@ static void on_events(viewer_t *v, const char *d, size_t len)
         give_up_gap(v, head > cap ? head - cap : 0);
         return;
     }
+    uint64_t head = hv_ring_head(v->live);
+    uint64_t loud = head > HV_VIZ_LOG_LINES * 4 ? head - HV_VIZ_LOG_LINES * 4 : 0;
     for (size_t i = 0; i < n; i++) {
         hv_event_t e;
         memcpy(&e, d + 8 + i * sizeof e, sizeof e);
+        hv_viz_track_quiet(v->track, v->nev < loud);
         if (!store_event(v, &e)) break;
     }
+    hv_viz_track_quiet(v->track, false);
 }
 
 static void on_message(void *arg, int type, const char *d, size_t len)
@@ -332,45 +343,17 @@ static void decorate(viewer_t *v, uint64_t now)
     s->anim_addr2 = v->anim.anim_addr2;
     s->anim_size = v->anim.anim_size;
     s->anim_t = t;
-    v->vo.blink = now - v->error_ms < BLINK_MS && (now / 400) % 2;
+    v->vo.blink = v->error_ms && now - v->error_ms < BLINK_MS && (now / 400) % 2;
     selection_sites(v);
 }
 
 /* ---- drawing ----------------------------------------------------------------- */
-static int present(viewer_t *v)
-{
-    int w, h;
-    SDL_GetWindowSize(v->win, &w, &h);
-    if (v->canvas == NULL || v->canvas->w != w || v->canvas->h != h) {
-        char err[256];
-        SDL_FreeSurface(v->canvas);
-        v->canvas = hv_surface_new(w, h, err, sizeof err);
-        if (v->canvas == NULL) {
-            SDL_Log("%s", err);
-            return -1;
-        }
-    }
-    v->vo.width = w;
-    v->vo.height = h;
-    if (!hv_viz_layout(&v->state, &v->vo, &v->scene)) return -1;
-    int max_scroll = v->scene.content_h - (v->scene.heap_clip_y1 - v->scene.heap_clip_y0) + HV_ROW_H;
-    if (v->vo.scroll > max_scroll) v->vo.scroll = max_scroll > 0 ? max_scroll : 0;
-    hv_viz_draw(&v->scene, v->font, v->canvas);
-    SDL_Surface *ws = SDL_GetWindowSurface(v->win);
-    if (ws == NULL || SDL_BlitSurface(v->canvas, NULL, ws, NULL) != 0 ||
-        SDL_UpdateWindowSurface(v->win) != 0) {
-        SDL_Log("heapviz: presenting the frame: %s", SDL_GetError());
-        return -1;
-    }
-    return 0;
-}
-
-static void screenshot(viewer_t *v)
+static void save_shot(viewer_t *v, SDL_Surface *pixels)
 {
     uint8_t *png;
     size_t len;
     char err[256], path[512];
-    if (!hv_png_encode(v->canvas, &png, &len, err, sizeof err)) {
+    if (!hv_png_encode(pixels, &png, &len, err, sizeof err)) {
         set_notice(v, err);
         return;
     }
@@ -383,6 +366,55 @@ static void screenshot(viewer_t *v)
     char msg[160];
     snprintf(msg, sizeof msg, ok ? "saved %.140s" : "could not save %.130s", path);
     set_notice(v, msg);
+}
+
+/* Our pixels are 0xFFRRGGBB words: a window surface of that layout
+ * (XRGB8888 under X11, ARGB8888) is drawn into directly; any other goes
+ * through a canvas and a converting blit. */
+static bool direct_format(const SDL_Surface *s)
+{
+    return s->format->format == SDL_PIXELFORMAT_RGB888 ||
+           s->format->format == SDL_PIXELFORMAT_ARGB8888;
+}
+
+static int present(viewer_t *v)
+{
+    SDL_Surface *ws = SDL_GetWindowSurface(v->win);
+    if (ws == NULL) {
+        SDL_Log("heapviz: the window surface: %s", SDL_GetError());
+        return -1;
+    }
+    int w = ws->w, h = ws->h;
+    bool direct = direct_format(ws);
+    if (!direct && (v->canvas == NULL || v->canvas->w != w || v->canvas->h != h)) {
+        char err[256];
+        SDL_FreeSurface(v->canvas);
+        v->canvas = hv_surface_new(w, h, err, sizeof err);
+        if (v->canvas == NULL) {
+            SDL_Log("%s", err);
+            return -1;
+        }
+        SDL_SetSurfaceBlendMode(v->canvas, SDL_BLENDMODE_NONE);
+    }
+    v->vo.width = w;
+    v->vo.height = h;
+    if (!hv_viz_layout(&v->state, &v->vo, &v->scene)) return -1;
+    int max_scroll = v->scene.content_h - (v->scene.heap_clip_y1 - v->scene.heap_clip_y0) + HV_ROW_H;
+    if (v->vo.scroll > max_scroll) v->vo.scroll = max_scroll > 0 ? max_scroll : 0;
+    SDL_Surface *dst = direct ? ws : v->canvas;
+    if (SDL_MUSTLOCK(dst) && SDL_LockSurface(dst) != 0) return -1;
+    hv_viz_draw(&v->scene, v->font, dst);
+    if (SDL_MUSTLOCK(dst)) SDL_UnlockSurface(dst);
+    if ((!direct && SDL_BlitSurface(v->canvas, NULL, ws, NULL) != 0) ||
+        SDL_UpdateWindowSurface(v->win) != 0) {
+        SDL_Log("heapviz: presenting the frame: %s", SDL_GetError());
+        return -1;
+    }
+    if (v->want_shot) {
+        v->want_shot = false;
+        save_shot(v, dst);
+    }
+    return 0;
 }
 
 /* ---- input --------------------------------------------------------------------- */
@@ -444,7 +476,7 @@ static void on_key(viewer_t *v, SDL_Keycode k)
     case SDLK_DOWN: v->vo.scroll += HV_ROW_H; break;
     case SDLK_PAGEUP: v->vo.scroll -= page; break;
     case SDLK_PAGEDOWN: v->vo.scroll += page; break;
-    case SDLK_p: screenshot(v); break;
+    case SDLK_p: v->want_shot = true; break;
     default: return;
     }
     if (v->vo.zoom < 0.01) v->vo.zoom = 0.01;
@@ -570,7 +602,7 @@ static void advance_playback(viewer_t *v, uint64_t dt_ms)
 static bool animating(const viewer_t *v, uint64_t now)
 {
     return (v->anim.anim_kind && now - v->anim_start < ANIM_MS + 20) ||
-           now - v->error_ms < BLINK_MS + 500;
+           (v->error_ms && now - v->error_ms < BLINK_MS + 500);
 }
 
 /* One frame: input, script, history, state; draw only when needed. */
