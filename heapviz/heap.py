@@ -170,7 +170,7 @@ class Heap(_core.Heap):
                  base: int = 0x10000, mmap_threshold: int = 128 * KiB, checks: str = "strict",
                  *, split_threshold: int = 0, footer: bool = True, magic: bool = False,
                  record: bool = True, history_limit: int = 1_000_000,
-                 ring_capacity: int = 65536, stack_size: int = 64 * KiB,
+                 ring_capacity: int = 1 << 20, stack_size: int = 64 * KiB,
                  debug: bool = False) -> None:
         if align not in ALIGNS or isinstance(align, bool):
             raise ValueError(f"Heap(align={align!r}): align must be one of 4, 8, 16")

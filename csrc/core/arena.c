@@ -155,6 +155,7 @@ static void init_state(hv_heap_t *h)
     ar->sp = ar->stack_max;
     ar->mean_request = 256;
     h->hist_limit = ar->cfg.history_limit;
+    h->hist_in_ring = h->hist_limit && h->hist_limit <= ar->cfg.ring_capacity;
     if (h->pol->init)
         h->pol->init(h);
     else

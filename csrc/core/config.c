@@ -20,7 +20,7 @@ void hv_config_default(hv_config_t *cfg)
         .record = true,
         .shadow = true,
         .debug_check = false,
-        .ring_capacity = 65536,
+        .ring_capacity = 1u << 20,
         .history_limit = 1000000,
         .stack_size = 64u << 10,
     };

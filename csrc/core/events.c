@@ -1,11 +1,13 @@
 /* events.c — the event ring shared with readers, the process-local
  * history, operation numbers and the seqlock.
  *
- * Recording an event is two stores of 56 bytes: into the preallocated
- * ring in the arena (single writer; the head is published with a release
- * store after the slot is written) and into the history, a process-local
- * buffer that grows (amortised) up to history_limit and then drops the
- * oldest.  Nothing else allocates.
+ * Recording an event is a store of 56 bytes into the preallocated ring in
+ * the arena (single writer; the head is published with a release store
+ * after the slot is written).  When the history limit fits in the ring
+ * (the default: a ring of 2^20 events, a limit of 1,000,000) the ring IS
+ * the history and that is all; otherwise the event is also copied to a
+ * process-local buffer that grows (amortised) up to history_limit and then
+ * drops the oldest.  Nothing else allocates.
  *
  * Order within an operation: its steps first (HV_EVF_SUB: PLACE, SPLIT,
  * COALESCE, GROW, MMAP, MUNMAP, FAIL, and for realloc the MALLOC/FREE it
@@ -84,7 +86,7 @@ static void put(hv_heap_t *h, const hv_event_t *e)
     hv_event_t *slot = &h->ring[seq & ar->ring_mask];
     *slot = *e;
     slot->seq = seq;
-    if (h->hist_limit) {
+    if (h->hist_limit && !h->hist_in_ring) {
         hv_event_t *copy = history_slot(h);
         if (copy) *copy = *slot;
     }
@@ -135,13 +137,21 @@ uint64_t hv_history_count(const hv_heap_t *h)
 uint64_t hv_history_first(const hv_heap_t *h)
 {
     uint64_t n = hv_history_count(h);
-    uint64_t kept = h->hist_cap < h->hist_limit ? n : h->hist_cap;
+    uint64_t kept;
+    if (h->hist_in_ring)
+        kept = n < h->hist_limit ? n : h->hist_limit;
+    else
+        kept = h->hist_cap < h->hist_limit ? n : h->hist_cap;
     return n > kept ? n - kept : 0;
 }
 
 bool hv_history_get(const hv_heap_t *h, uint64_t seq, hv_event_t *out)
 {
     if (seq < hv_history_first(h) || seq >= hv_history_count(h)) return false;
+    if (h->hist_in_ring) { /* this process is the only writer: no race */
+        *out = h->ring[seq & h->ar->ring_mask];
+        return out->seq == seq;
+    }
     *out = h->hist[seq % h->hist_cap];
     return true;
 }

@@ -216,6 +216,8 @@ struct hv_heap {
     uint64_t hist_cap;
     uint64_t hist_pos; /* where the next event goes                 */
     uint64_t hist_limit;
+    bool hist_in_ring; /* history_limit <= ring capacity: the ring itself
+                          is the history, and events are stored once      */
 
     uint64_t populated; /* heap bytes whose pages (and side table and
                            shadow) are already faulted in              */

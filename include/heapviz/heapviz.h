@@ -102,7 +102,9 @@ typedef struct hv_config {
 /* Fill *cfg with the defaults: 4 KiB heap, 64 MiB reservation, first fit,
  * address order, immediate coalescing, align 16, base 0x10000, mmap
  * threshold 128 KiB, footers and no magic, recording and shadow on,
- * a 65536-event ring, 1,000,000 events of history, 64 KiB of stack. */
+ * a 2^20-event ring that is also the 1,000,000 events of history (a
+ * history_limit above the ring capacity keeps a separate copy), 64 KiB of
+ * stack. */
 void hv_config_default(hv_config_t *cfg);
 
 /* ------------------------------------------------------------------------
