@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "layout.h"
@@ -24,7 +25,8 @@
 #include "window.h"
 
 enum { ANIM_MS = 150, SLOW_OP_MS = 250, BLINK_MS = 3000, CHUNK = 65536,
-       BUSY_SNAPSHOT_MS = 100, FRAME_MS = 16 };
+       BUSY_SNAPSHOT_MS = 100, FRAME_MS = 16,
+       BUSY_SHARE = 20 /* busy pictures cost <= 1/20 of a CPU */ };
 
 typedef struct viewer {
     hv_window_opts_t o;
@@ -39,12 +41,16 @@ typedef struct viewer {
     hv_viz_opts_t vo;
     hv_event_t *ev; /* our copy of the history: seq [0, nev)           */
     uint64_t nev, cap_ev;
+    bool ev_mapped; /* ev is a reservation (store_init), not malloc'd    */
     bool asked;     /* a request for missed events is out              */
     bool broken;    /* events were lost for good: no replay past here  */
     hv_viz_track_t *track;
     hv_viz_replay_t *replay;
     uint64_t version, seen_nev, applied_nev;
     uint64_t snap_ms; /* when the last snapshot was taken              */
+    uint64_t ver_seen, ver_ms;  /* heap version and when it last moved  */
+    uint64_t busy_cost_us;      /* CPU of the last picture of a busy heap */
+    bool busy_picture;          /* the frame being made is one of those  */
     uint64_t head_seen, head_ms; /* ring head and when it last moved    */
     bool follow;     /* show the live heap (else the replay at pos)     */
     uint64_t pos, shown_pos;
@@ -79,9 +85,37 @@ static void set_notice(viewer_t *v, const char *msg)
 }
 
 /* ---- the history ------------------------------------------------------------ */
+/* Our copy of the history grows by millions of events a second while a
+ * script runs flat out.  One large reservation of address space (memory
+ * comes only as it is touched) never moves or copies; where the
+ * reservation is refused, realloc.  (Transparent huge pages made it
+ * slower: zeroing 2 MiB at a time.) */
+enum { STORE_RESERVE_EVENTS = 1u << 28 }; /* 15 GiB of address space */
+
+static void store_init(viewer_t *v)
+{
+    size_t bytes = (size_t)STORE_RESERVE_EVENTS * sizeof(hv_event_t);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return;
+    v->ev = p;
+    v->cap_ev = STORE_RESERVE_EVENTS;
+    v->ev_mapped = true;
+}
+
+static void store_free(viewer_t *v)
+{
+    if (v->ev_mapped)
+        munmap(v->ev, (size_t)v->cap_ev * sizeof(hv_event_t));
+    else
+        free(v->ev);
+    v->ev = NULL;
+}
+
 static bool store_event(viewer_t *v, const hv_event_t *e)
 {
     if (v->nev == v->cap_ev) {
+        if (v->ev_mapped) return false; /* 268 million events: enough */
         uint64_t ncap = v->cap_ev ? v->cap_ev * 2 : CHUNK;
         hv_event_t *n = realloc(v->ev, ncap * sizeof *n);
         if (n == NULL) return false;
@@ -270,19 +304,34 @@ static void pick_anim(viewer_t *v, uint64_t now)
     if (best) v->anim_start = now;
 }
 
+/* CPU time of this thread in microseconds (what a frame costs us, however
+ * loaded the machine is). */
+static uint64_t cpu_us(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void live_state(viewer_t *v)
 {
-    uint64_t ver = hv_heap_version(v->live);
+    uint64_t ver = hv_heap_version(v->live), now = SDL_GetTicks64();
+    if (ver != v->ver_seen) v->ver_seen = ver, v->ver_ms = now;
     if (ver == v->version && v->nev == v->applied_nev && v->state.nblocks)
         return; /* nothing new */
     if (ver != v->version || v->state.nblocks == 0) {
-        /* While the script runs flat out, the eye cannot follow anyway:
-         * copy the heap ten times a second, once, and leave the CPU (and
-         * the memory bus) to the script; when it pauses, at once. */
-        uint64_t now = SDL_GetTicks64();
-        bool busy = now - v->snap_ms < BUSY_SNAPSHOT_MS;
-        if (busy && v->state.nblocks) return;
+        /* While the script runs flat out the eye cannot follow anyway:
+         * take a picture now and then, so that following costs at most
+         * BUSY_SHARE of a CPU (the last picture's own CPU time decides how
+         * rarely), and leave the CPU and the memory bus to the script.
+         * When it pauses (no change for a frame): at once. */
+        bool busy = now - v->ver_ms < FRAME_MS + 4;
+        uint64_t every = v->busy_cost_us * BUSY_SHARE / 1000;
+        if (every < BUSY_SNAPSHOT_MS) every = BUSY_SNAPSHOT_MS;
+        if (every > 1000) every = 1000;
+        if (busy && v->state.nblocks && now - v->snap_ms < every) return;
         v->snap_ms = now;
+        v->busy_picture = busy;
         if (!hv_viz_state_snapshot(&v->state, v->live, busy ? 1 : 2)) return;
         v->version = ver;
     }
@@ -585,7 +634,7 @@ static void teardown(viewer_t *v)
     hv_viz_track_free(v->track);
     hv_viz_scene_free(&v->scene);
     hv_viz_state_free(&v->state);
-    free(v->ev);
+    store_free(v);
     if (v->live) hv_heap_destroy(v->live);
 }
 
@@ -608,7 +657,7 @@ static bool animating(const viewer_t *v, uint64_t now)
 /* One frame: input, script, history, state; draw only when needed. */
 static int frame(viewer_t *v, uint64_t *last)
 {
-    uint64_t now = SDL_GetTicks64();
+    uint64_t now = SDL_GetTicks64(), cpu0 = cpu_us();
     SDL_Event e;
     while (SDL_PollEvent(&e)) on_event(v, &e);
     poll_script(v);
@@ -626,7 +675,10 @@ static int frame(viewer_t *v, uint64_t *last)
     if (!v->dirty && !animating(v, now) && v->o.frames == 0) return 0;
     decorate(v, now);
     v->dirty = false;
-    return present(v);
+    int rc = present(v);
+    if (v->busy_picture) v->busy_cost_us = cpu_us() - cpu0;
+    v->busy_picture = false;
+    return rc;
 }
 
 int hv_window_run(const hv_window_opts_t *o, char *err, size_t errlen)
@@ -644,6 +696,7 @@ int hv_window_run(const hv_window_opts_t *o, char *err, size_t errlen)
     v->step_mode = o->step;
     v->error_ms = 0;
     hv_viz_state_init(&v->state);
+    store_init(v);
     hv_viz_state_init(&v->anim);
     hv_viz_scene_init(&v->scene);
     hv_viz_opts_default(&v->vo);
@@ -652,7 +705,7 @@ int hv_window_run(const hv_window_opts_t *o, char *err, size_t errlen)
         rc = -1;
     } else {
         hv_ctl_send(v->ctl, 'R', "", 0);
-        uint64_t last = SDL_GetTicks64(), t0 = last;
+        uint64_t last = SDL_GetTicks64(), t0 = last, c0 = cpu_us();
         int n = 0;
         while (!v->quit && rc == 0) {
             v->dirty |= o->frames > 0;
@@ -664,8 +717,9 @@ int hv_window_run(const hv_window_opts_t *o, char *err, size_t errlen)
             }
         }
         if (o->frames > 0)
-            fprintf(stderr, "frames %d seconds %.4f\n", n,
-                    (double)(SDL_GetTicks64() - t0) / 1000.0);
+            fprintf(stderr, "frames %d seconds %.4f cpu %.4f\n", n,
+                    (double)(SDL_GetTicks64() - t0) / 1000.0,
+                    (double)(cpu_us() - c0) / 1e6);
     }
     teardown(v);
     free(v);
