@@ -35,7 +35,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -308,8 +308,18 @@ class Ledger:
     def records(self) -> list[_Rec]:
         return [self.blocks_[a] for a in self.addrs]
 
+    def walk(self) -> Iterator[tuple[_Rec, bool]]:
+        """Each block with its header's prev-allocated bit (raw sbrk bytes carry a header
+        marked allocated, as the allocator sees them)."""
+        prev = True
+        for a in self.addrs:
+            r = self.blocks_[a]
+            yield r, prev
+            if r.state in ("allocated", "free", "sbrk"):
+                prev = r.state != "free"
+
     def header_word(self, r: _Rec, prev_alloc: bool) -> int:
-        alloc = r.state in ("allocated", "mmapped")
+        alloc = r.state in ("allocated", "mmapped", "sbrk")
         if r.state in ("mmapped",) or self.buddy:
             return r.size | int(alloc)
         return r.size | int(alloc) | (2 if prev_alloc else 0)
@@ -761,8 +771,7 @@ def timeline(h: Any, *, width: int = WIDTH, max_frames: int = MAX_FRAMES,
                 for ev in h._events(seq_pos, hi):
                     ledger.apply(ev)
                 seq_pos = hi
-            prev_alloc = True
-            for r in ledger.records():
+            for r, prev_alloc in ledger.walk():
                 if r.addr in addrs:
                     key = (r.addr, r.size, r.state, r.payload, r.requested, r.alloc_op,
                            r.free_op, r.lost_site != 0, prev_alloc)
@@ -771,8 +780,6 @@ def timeline(h: Any, *, width: int = WIDTH, max_frames: int = MAX_FRAMES,
                         ri = rec_memo[key] = pk.rec(_record_of_rec(ledger, r, prev_alloc,
                                                                    sites, h))
                     recs.append([pk.addr(r.addr), ri])
-                if r.state in ("allocated", "free"):
-                    prev_alloc = r.state == "allocated"
         s = st[k - 1] if k > 0 else None
         out_frames.append({
             "k": k,
@@ -1032,18 +1039,31 @@ def current_step_hook(h: Any) -> Any:
 
 
 class _Dispatch:
-    """The hook set on the binding: calls a foreign hook (the viewer's step mode) first, then
-    every listener added with add_step_hook."""
+    """What the binding calls after each operation: a foreign hook first (the viewer's step
+    mode), then the listeners added with add_step_hook — those only when one is due, so an
+    operation pays one cheap call and a clock read.  A listener returns the monotonic time of
+    its next wish to be called (None: after every operation)."""
 
     def __init__(self) -> None:
         self.foreign: Callable[[], Any] | None = None
-        self.listeners: list[Callable[[], Any]] = []
+        self.listeners: list[Callable[[], float | None]] = []
+        self.next_at = 0.0
+        mono, d = time.monotonic, self
 
-    def __call__(self) -> None:
-        if self.foreign is not None:
-            self.foreign()
+        def hook() -> None:
+            if d.foreign is not None:
+                d.foreign()
+            if mono() >= d.next_at:
+                d.fire()
+
+        self.hook = hook
+
+    def fire(self) -> None:
+        due = []
         for fn in list(self.listeners):
-            fn()
+            t = fn()
+            due.append(0.0 if t is None else t)
+        self.next_at = min(due, default=float("inf"))
 
 
 def _dispatch(h: Any) -> _Dispatch:
@@ -1059,27 +1079,30 @@ def _ensure_hook(h: Any) -> None:
         return
     d = _dispatch(h)
     cur = current_step_hook(h)
-    if cur is d:
+    if cur is d.hook:
         return
     d.foreign = cur
     if d.listeners:
-        h._set_step_hook(d)
+        h._set_step_hook(d.hook)
 
 
-def add_step_hook(h: Any, fn: Callable[[], Any]) -> None:
-    """Call fn after every operation of h, besides whatever hook is already set."""
+def add_step_hook(h: Any, fn: Callable[[], float | None]) -> None:
+    """Call fn after operations of h (when due, see _Dispatch), besides whatever hook is
+    already set (which is kept and called first)."""
     d = _dispatch(h)
     d.listeners.append(fn)
+    d.next_at = 0.0
     _ensure_hook(h)
 
 
-def remove_step_hook(h: Any, fn: Callable[[], Any]) -> None:
+def remove_step_hook(h: Any, fn: Callable[[], float | None]) -> None:
+    """Stop calling fn; when no listener is left, give the binding back the foreign hook."""
     d = _dispatch(h)
     with contextlib.suppress(ValueError):
         d.listeners.remove(fn)
     if h.closed:
         return
-    if not d.listeners and current_step_hook(h) is d:
+    if not d.listeners and current_step_hook(h) is d.hook:
         h._set_step_hook(d.foreign)
         d.foreign = None
 
@@ -1102,7 +1125,8 @@ class Watch:
         self.following = True
         self.pos = 0
         self.refreshes = 0
-        self._last = 0.0
+        self._next = 0.0  # monotonic time before which the hook does not redraw
+        self._replay = render.viz().Replay(h._capsule())  # counts steps, incrementally
         self._busy = threading.Lock()
         self._displayed = False
         self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
@@ -1129,10 +1153,13 @@ class Watch:
         self.refresh(force=True)
 
     # --- following ---------------------------------------------------------------------
-    def _after_op(self) -> None:
-        now = time.monotonic()
-        if self.following and now - self._last >= self.interval:
+    def _after_op(self) -> float:
+        """The step hook's listener: redraw when due; when to be called next."""
+        if not self.following:
+            return float("inf")
+        if time.monotonic() >= self._next:
             self.refresh()
+        return self._next
 
     def _after_cell(self, *_args: Any) -> None:
         if self.h.closed:
@@ -1143,15 +1170,16 @@ class Watch:
             self.refresh(force=True)
 
     def _steps_now(self) -> int:
-        first, _count = self.h._history()
-        return len(steps(self.h)) if first == 0 else 0
+        if self.h._history()[0] > 0:
+            return 0  # truncated: no past to step through
+        return int(self._replay.ops)
 
     def refresh(self, force: bool = False) -> None:
         """Draw the heap now (when following) or the chosen step."""
         if self.h.closed or not self._busy.acquire(blocking=False):
             return
+        start = time.monotonic()
         try:
-            self._last = time.monotonic()
             n = self._steps_now()
             if self.following:
                 self.pos = n
@@ -1170,6 +1198,9 @@ class Watch:
             self.label.value = text
             self.refreshes += 1
         finally:
+            end = time.monotonic()
+            # at most `hz` a second, and never more than a third of the script's time
+            self._next = end + max(self.interval, 2 * (end - start))
             self._busy.release()
 
     # --- moving ---------------------------------------------------------------------------
@@ -1183,12 +1214,19 @@ class Watch:
             self.live.unobserve(self._on_live, names="value")
             self.live.value = follow
             self.live.observe(self._on_live, names="value")
+        self._wake()
         self.refresh(force=True)
+
+    def _wake(self) -> None:
+        """Following again: the step hook must ask this view at the next operation."""
+        if self.following and not self.h.closed:
+            _dispatch(self.h).next_at = 0.0
 
     def _on_live(self, change: Mapping[str, Any]) -> None:
         self.following = bool(change["new"])
         if not self.following:
             self.pos = self._steps_now()
+        self._wake()
         self.refresh(force=True)
 
     def _on_slider(self, change: Mapping[str, Any]) -> None:
