@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 pytest.importorskip("heapviz._viz", reason="renderer not built (SDL2, SDL2_ttf or SDL2_image)")
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-import heapviz  # noqa: E402
-from heapviz import display, render  # noqa: E402
+import heapviz
+from heapviz import display, render
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 PAYLOAD = "#0072B2"
@@ -41,7 +41,7 @@ def view_data(html: str) -> dict[str, Any]:
     return dict(json.loads(m.group(1).replace("<\\/", "</")))
 
 
-# --- the bundle ---------------------------------------------------------------------------------
+# --- the bundle ---
 def test_bundle_has_png_svg_html_text() -> None:
     h, _ = story()
     b = h._repr_mimebundle_()
@@ -147,7 +147,7 @@ def test_variables_named_in_the_last_frame() -> None:
     assert "p → 0x10010" in d["vars"]
 
 
-# --- the ledger ----------------------------------------------------------------------------------
+# --- the ledger ---
 def _ledger_rows(h: Any, led: display.Ledger) -> tuple[list[Any], list[Any]]:
     live = [(b.address, b.size, b.state if b.state != "mapping" else "mapping",
              b.requested if b.state not in ("free", "sbrk") else 0, b.header)
@@ -224,7 +224,7 @@ def test_ledger_sbrk_mmap_frames_and_errors() -> None:
     assert live == mine
 
 
-# --- sampling, budgets, truncation ---------------------------------------------------------------
+# --- sampling, budgets, truncation ---
 def test_long_history_is_sampled_and_says_so() -> None:
     h = heapviz.Heap(checks="report")
     rnd = random.Random(1)
@@ -279,7 +279,7 @@ def test_closed_heap_is_text_only() -> None:
     assert set(display.mimebundle(h)) == {"text/plain"}
 
 
-# --- snapshots -----------------------------------------------------------------------------------
+# --- snapshots ---
 def test_snapshot_is_frozen(tmp_path: Any) -> None:
     h, _ = story()
     snap = h.snapshot()
@@ -296,7 +296,7 @@ def test_snapshot_is_frozen(tmp_path: Any) -> None:
         snap.save(str(tmp_path / "s.txt"))
 
 
-# --- errors ----------------------------------------------------------------------------------------
+# --- errors ---
 def test_heap_of_error_and_error_view() -> None:
     h = heapviz.Heap()
     other = heapviz.Heap()
@@ -320,7 +320,7 @@ def test_install_outside_ipython_is_a_no_op() -> None:
     assert display.install() in (False, True)  # True only when run under IPython
 
 
-# --- step hooks ------------------------------------------------------------------------------------
+# --- step hooks ---
 def test_step_hooks_chain_with_a_foreign_hook() -> None:
     h = heapviz.Heap()
     calls: list[str] = []
@@ -351,7 +351,7 @@ def test_step_hooks_chain_with_a_foreign_hook() -> None:
     assert display.current_step_hook(h) is None
 
 
-# --- the live widget (no kernel: ipywidgets still builds its models) --------------------------------
+# --- the live widget (no kernel: ipywidgets still builds its models) ---
 def test_watch_follows_throttled_and_steps_back() -> None:
     pytest.importorskip("ipywidgets")
     h = heapviz.Heap()
