@@ -11,9 +11,13 @@
 - closing the window never breaks the script (the hook is removed, waits are released), and a
   script that ends or crashes leaves the window showing its final state with a notice.
 
-``python -m heapviz view FILE`` replays FILE into a heap and shows it: FILE is a JSON event list
-written by ``save_events`` (".json") or a CS:APP malloc-lab trace (".rep", lines ``a id size``,
-``f id``, ``r id size``).
+``python -m heapviz view FILE`` shows the heap FILE leaves, with its whole history to travel
+through: a recording (".hvlog"), a scenario (".hv"), a Python script (".py": the first heap it
+used), a CS:APP malloc-lab trace (".rep"), or a JSON event list written by ``save_events``
+(".json").  A scenario's variables are drawn as they are at its end.
+
+``play_ostep(steps, states)`` plays a run of OSTEP's malloc.py (``python -m heapviz ostep
+--view``) in the same window: one picture per step, stepped with the keys.
 """
 
 from __future__ import annotations
@@ -40,7 +44,14 @@ _HDR = struct.Struct("<IB")
 class Viewer:
     """The script's end of one viewer window."""
 
-    def __init__(self, heap: Any, step: bool = False, width: int = 1280, height: int = 800):
+    def __init__(
+        self,
+        heap: Any,
+        step: bool = False,
+        width: int = 1280,
+        height: int = 800,
+        vars: dict[str, int] | None = None,
+    ):
         self._viz = render.viz()  # a clear error now, not in the child, if it is not built
         fd = heap.fd
         if fd < 0:
@@ -57,6 +68,8 @@ class Viewer:
         self._step = False
         self.history_requests = 0  # times the viewer fell behind the ring (benchmarks)
         self._last_vars: dict[str, int] = {}
+        # Variables given by the caller (a scenario's) replace the sampled ones.
+        self._pinned = dict(vars) if vars is not None else None
         args = [sys.executable, "-m", "heapviz.viewer", "--child", str(fd), str(child.fileno())]
         args += ["--width", str(width), "--height", str(height)] + (["--step"] if step else [])
         # A session of its own: Ctrl-C in the script's terminal must not close the window.
@@ -161,10 +174,13 @@ class Viewer:
         return frame
 
     def _sample_vars(self, force: bool = False) -> None:
-        try:
-            found = render.pointer_vars(self.heap, self._main_frame())
-        except Exception:  # the frame changes under us; try again next time
-            return
+        if self._pinned is not None:
+            found = self._pinned
+        else:
+            try:
+                found = render.pointer_vars(self.heap, self._main_frame())
+            except Exception:  # the frame changes under us; try again next time
+                return
         if found != self._last_vars or force:
             self._last_vars = found
             text = "".join(f"{k}\t{v:x}\n" for k, v in found.items())
@@ -186,7 +202,7 @@ class Viewer:
             render._PACKAGE_DIR
         ):
             frame = frame.f_back
-        found = render.pointer_vars(self.heap, frame)
+        found = self._pinned if self._pinned is not None else render.pointer_vars(self.heap, frame)
         if found != self._last_vars:
             self._last_vars = found
             self._send(b"V", "".join(f"{k}\t{v:x}\n" for k, v in found.items()).encode())
@@ -231,11 +247,20 @@ def _at_exit() -> None:
         v.script_ended(_crash[-1] if _crash else "script ended")
 
 
-def show(h: Any, step: bool = False, *, width: int = 1280, height: int = 800) -> Viewer:
-    """Open the live window on `h` and return at once (see the module docstring)."""
+def show(
+    h: Any,
+    step: bool = False,
+    *,
+    width: int = 1280,
+    height: int = 800,
+    vars: dict[str, int] | None = None,
+) -> Viewer:
+    """Open the live window on `h` and return at once (see the module docstring).
+
+    `vars` (name -> address) are drawn as the variables instead of the caller's Pointers."""
     if sys.excepthook is _prev_hook:
         sys.excepthook = _excepthook
-    return Viewer(h, step=step, width=width, height=height)
+    return Viewer(h, step=step, width=width, height=height, vars=vars)
 
 
 # --- files: a saved event list, a malloc-lab trace ------------------------------------------
@@ -272,65 +297,142 @@ def _replay_ops(h: Any, ops: list[list[Any]]) -> None:
             h.free(ptrs.pop(op[1], Pointer(op[1])))
 
 
-def _load_trace(path: str, policy: str) -> Any:
-    import heapviz
-
-    h = heapviz.Heap(policy=policy, checks="report")
-    ids: dict[str, Any] = {}
-    with open(path) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 3 and parts[0] == "a":
-                ids[parts[1]] = h.malloc(int(parts[2]))
-            elif len(parts) >= 3 and parts[0] == "r":
-                ids[parts[1]] = h.realloc(ids.get(parts[1], heapviz.NULL), int(parts[2]))
-            elif len(parts) >= 2 and parts[0] == "f":
-                h.free(ids.pop(parts[1], heapviz.NULL))
-    return h
-
-
-def load(path: str, policy: str = "first") -> Any:
-    """A heap rebuilt from FILE (JSON event list or malloc-lab trace)."""
-    import heapviz
-
-    if path.endswith(".json"):
+def _is_event_list(path: str) -> bool:
+    """A JSON event list of `save_events` (other files go to heap_from_file)."""
+    if not path.lower().endswith(".json"):
+        return False
+    try:
         with open(path) as f:
             data = json.load(f)
-        h = heapviz.Heap(**data.get("heap", {}))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("ops"), list)
+
+
+def load(path: str, **heap_options: Any) -> tuple[Any, dict[str, int]]:
+    """The heap FILE leaves (see the module docstring) and the variables to draw.
+
+    `heap_options` override the file's own (policy, align, …).  Raises ValueError
+    (ScenarioError, RecordingError, TraceError) or OSError with a clear message."""
+    import heapviz
+    from heapviz import scenario
+
+    if _is_event_list(path):
+        with open(path) as f:
+            data = json.load(f)
+        h = heapviz.Heap(**{**data.get("heap", {}), **heap_options})
         _replay_ops(h, data["ops"])
-        return h
-    return _load_trace(path, policy)
+        return h, {}
+    h = scenario.heap_from_file(path, **heap_options)
+    names = h.__dict__.get("_scenario_vars") or {}
+    return h, {str(k): int(v) for k, v in names.items() if int(v)}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="a saved event list (.json) or a malloc-lab trace")
-    parser.add_argument("--policy", default="first", help="policy for traces (default first)")
+    from heapviz import scenario
+
+    parser.add_argument(
+        "file",
+        help="a recording (.hvlog), scenario (.hv), Python script (.py), malloc-lab trace "
+        "(.rep) or saved event list (.json)",
+    )
+    scenario.add_heap_options(parser)
     parser.add_argument("--png", help="write the final picture here instead of a window")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=800)
 
 
 def main(args: argparse.Namespace) -> int:
-    h = load(args.file, args.policy)
+    from heapviz import scenario
+
+    try:
+        h, names = load(args.file, **scenario.heap_options(args))
+    except (ValueError, OSError) as e:
+        sys.stderr.write(f"heapviz view: {e}\n")
+        return 2
     if args.png:
-        render.render_png(h, args.png, width=args.width, vars=False)
+        render.render_png(h, args.png, width=args.width, vars=names or False)
         return 0
-    v = show(h, width=args.width, height=args.height)
-    v.script_ended(f"{os.path.basename(args.file)}: {len(h.events)} events")
+    if not scenario.display_available():
+        sys.stderr.write(
+            "heapviz view: no display (DISPLAY is not set, or SDL_VIDEODRIVER keeps SDL "
+            "offscreen): write the picture with --png FILE instead\n"
+        )
+        return 2
+    v = show(h, width=args.width, height=args.height, vars=names)
+    v.script_ended(f"{os.path.basename(args.file)}: {len(h.events):,} events")
     return int(v.wait() or 0)
 
 
+# --- OSTEP malloc.py runs: a list of pictures --------------------------------------------------
+def _tuples(state: dict[str, Any]) -> dict[str, Any]:
+    """JSON turned the (addr, len) and (name, lo, hi) pairs into lists: back to tuples."""
+    for key in ("uninit", "frames"):
+        if key in state:
+            state[key] = [tuple(x) for x in state[key]]
+    return state
+
+
+def play_ostep(
+    steps: list[Any],
+    states: list[dict[str, Any]],
+    *,
+    width: int = 1280,
+    height: int = 800,
+    zoom: float | None = None,
+) -> int:
+    """Play an OSTEP malloc.py run in the window: one picture per step (`states`, from
+    heapviz.ostep.picture_states), the first shown, n/→ the next, b/← the one before,
+    space plays them one a second, Home/End, ? for the keys.  Returns when the window is
+    closed (its exit status).  `zoom` defaults to drawing a small heap wide, as --png does."""
+    from heapviz import ostep, scenario
+
+    render.viz()  # a clear error now if the renderer is not built
+    if not states:
+        return 0
+    if len(states) != len(steps):
+        raise ValueError(f"play_ostep: {len(steps)} steps but {len(states)} states")
+    if not scenario.display_available():
+        raise ostep.OstepError(
+            "--view needs a display (DISPLAY is not set, or SDL_VIDEODRIVER keeps SDL "
+            "offscreen): write pictures with --png DIR instead"
+        )
+    args = [sys.executable, "-m", "heapviz.viewer", "--child", "-1", "-1", "--states", "-"]
+    if zoom is None:
+        size = int(states[0].get("max_size") or states[0].get("stats", {}).get("heap_size") or 1)
+        zoom = max(1.0, min(8.0, 400 / max(size, 1)))
+    args += ["--width", str(width), "--height", str(height), "--zoom", str(zoom)]
+    env = dict(os.environ, SDL_VIDEO_X11_WMCLASS="heapviz")
+    proc = subprocess.Popen(args, env=env, stdin=subprocess.PIPE, start_new_session=True)
+    try:
+        assert proc.stdin is not None
+        with proc.stdin:
+            proc.stdin.write(json.dumps(states).encode())
+        return proc.wait()
+    except (KeyboardInterrupt, BrokenPipeError):
+        proc.terminate()
+        proc.wait(5)
+        return 1
+
+
 def _child(argv: list[str]) -> int:
-    """The viewer process: `python -m heapviz.viewer --child FD CTL [--step] ...`."""
+    """The viewer process: `python -m heapviz.viewer --child FD CTL [--step] ...`, or
+    `--child -1 -1 --states -` with a JSON list of states on stdin (play_ostep)."""
     p = argparse.ArgumentParser(prog="heapviz.viewer")
     p.add_argument("--child", nargs=2, type=int, required=True, metavar=("FD", "CTL"))
     p.add_argument("--step", action="store_true")
     p.add_argument("--width", type=int, default=1280)
     p.add_argument("--height", type=int, default=800)
     p.add_argument("--frames", type=int, default=0)
+    p.add_argument("--zoom", type=float, default=1.0)
     p.add_argument("--screenshots", default=os.getcwd())
+    p.add_argument("--states", help="'-': show these states (JSON on stdin) instead of a heap")
     a = p.parse_args(argv)
     try:
+        states = None
+        if a.states is not None:
+            with open(0 if a.states == "-" else a.states) as f:
+                states = [_tuples(st) for st in json.load(f)]
         return int(
             render.viz().run_viewer(
                 a.child[0],
@@ -340,9 +442,11 @@ def _child(argv: list[str]) -> int:
                 height=a.height,
                 frames=a.frames,
                 screenshot_dir=a.screenshots,
+                states=states,
+                zoom=a.zoom,
             )
         )
-    except RuntimeError as e:
+    except (RuntimeError, ValueError) as e:
         sys.stderr.write(f"heapviz viewer: {e}\n")
         return 1
     except Exception:

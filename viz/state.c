@@ -160,3 +160,48 @@ long hv_viz_state_find(const hv_viz_state_t *s, hv_addr_t a)
     const hv_block_t *b = &s->blocks[lo - 1];
     return a < b->addr + b->size ? (long)(lo - 1) : -1;
 }
+
+/* An array as big as `n` elements of the source's, copied. */
+static bool copy_array(void **dst, size_t *cap, const void *src, size_t n,
+                       size_t size)
+{
+    if (n == 0) return true;
+    if (!reserve(dst, cap, n, size)) return false;
+    memcpy(*dst, src, n * size);
+    return true;
+}
+
+bool hv_viz_state_copy(hv_viz_state_t *dst, const hv_viz_state_t *src)
+{
+    hv_viz_state_reset(dst);
+    hv_viz_state_t keep = *dst;
+    *dst = *src; /* every scalar and fixed array; the pointers are fixed below */
+    dst->blocks = keep.blocks, dst->marks = keep.marks, dst->cap_blocks = keep.cap_blocks;
+    dst->uninit = keep.uninit, dst->cap_uninit = keep.cap_uninit;
+    dst->list_start = keep.list_start, dst->list_lo = keep.list_lo;
+    dst->list_hi = keep.list_hi, dst->cap_lists = keep.cap_lists;
+    dst->list_addr = keep.list_addr, dst->cap_list_addr = keep.cap_list_addr;
+    size_t mcap = dst->cap_blocks, c1 = dst->cap_lists, c2 = c1, c3 = c1;
+    /* marks share the blocks' capacity (hv_viz_state_add_block) */
+    bool ok = copy_array((void **)&dst->blocks, &dst->cap_blocks, src->blocks,
+                         src->nblocks, sizeof *src->blocks) &&
+              reserve((void **)&dst->marks, &mcap, dst->cap_blocks, 1) &&
+              copy_array((void **)&dst->marks, &mcap, src->marks, src->nblocks, 1) &&
+              copy_array((void **)&dst->uninit, &dst->cap_uninit, src->uninit,
+                         src->nuninit, sizeof *src->uninit) &&
+              copy_array((void **)&dst->list_addr, &dst->cap_list_addr,
+                         src->list_addr, src->nlist_addr, sizeof *src->list_addr);
+    if (ok && src->nlists > 0) {
+        size_t n = (size_t)src->nlists + 1;
+        ok = copy_array((void **)&dst->list_start, &c1, src->list_start, n,
+                        sizeof(uint32_t)) &&
+             copy_array((void **)&dst->list_lo, &c2, src->list_lo, n, sizeof(uint64_t)) &&
+             copy_array((void **)&dst->list_hi, &c3, src->list_hi, n, sizeof(uint64_t));
+        dst->cap_lists = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
+    }
+    if (!ok) { /* an empty state rather than a half-copied one */
+        dst->nblocks = dst->nuninit = dst->nlist_addr = 0;
+        dst->nlists = 0;
+    }
+    return ok;
+}

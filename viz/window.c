@@ -57,6 +57,7 @@ typedef struct viewer {
     bool playing;
     double speed, play_acc;
     bool step_mode, waiting;
+    int pending_next; /* "next" presses not yet given to the script      */
     bool script_gone;
     char notice[160];
     hv_viz_var_t vars[HV_VIZ_MAX_VARS];
@@ -74,6 +75,7 @@ void hv_window_opts_default(hv_window_opts_t *o)
     o->ctl_fd = -1;
     o->width = 1280;
     o->height = 800;
+    o->zoom = 1.0;
     snprintf(o->screenshot_dir, sizeof o->screenshot_dir, ".");
 }
 
@@ -238,9 +240,14 @@ static void on_message(void *arg, int type, const char *d, size_t len)
         on_vars(v, d, len);
         break;
     case 'W':
-        v->waiting = true;
         v->step_mode = true;
         v->dirty = true;
+        if (v->pending_next > 0) { /* pressed while the op was running */
+            v->pending_next--;
+            hv_ctl_send(v->ctl, 'A', "", 0);
+        } else {
+            v->waiting = true;
+        }
         break;
     case 'E':
         on_events(v, d, len);
@@ -269,7 +276,21 @@ static void poll_script(viewer_t *v)
 }
 
 /* ---- the state on screen ---------------------------------------------------- */
-static uint64_t ops_total(const viewer_t *v) { return hv_viz_track_ops(v->track); }
+static uint64_t ops_total(const viewer_t *v)
+{
+    if (v->o.slides) return v->o.nslides ? v->o.nslides - 1 : 0;
+    return hv_viz_track_ops(v->track);
+}
+
+/* Slides (a list of states, e.g. an OSTEP run): the one at pos. */
+static void slide_state(viewer_t *v)
+{
+    if (v->pos == v->shown_pos && v->state.nblocks && !v->dirty) return;
+    if (v->pos >= v->o.nslides) v->pos = v->o.nslides ? v->o.nslides - 1 : 0;
+    if (v->o.nslides) hv_viz_state_copy(&v->state, &v->o.slides[v->pos]);
+    v->shown_pos = v->pos;
+    v->dirty = true;
+}
 
 static void pick_anim(viewer_t *v, uint64_t now)
 {
@@ -368,6 +389,7 @@ static void selection_sites(viewer_t *v)
     const hv_block_t *b = &v->state.blocks[k];
     const char *file, *func;
     uint32_t line;
+    if (v->live == NULL) return;
     if (b->site && hv_site_get(v->live, b->site, &file, &line, &func))
         snprintf(v->state.sel_alloc, sizeof v->state.sel_alloc, "%s:%u", file, line);
     if (b->free_site && hv_site_get(v->live, b->free_site, &file, &line, &func))
@@ -378,6 +400,16 @@ static void decorate(viewer_t *v, uint64_t now)
 {
     hv_viz_state_t *s = &v->state;
     s->live = v->follow;
+    if (v->o.slides) { /* the slide's own notice and variables */
+        s->playing = v->playing;
+        s->speed = v->speed;
+        if (v->notice[0]) snprintf(s->notice, sizeof s->notice, "%s", v->notice);
+        float t = (float)(now - v->anim_start) / ANIM_MS;
+        s->anim_kind = 0;
+        s->anim_t = t;
+        v->vo.blink = false;
+        return;
+    }
     s->playing = v->follow ? !v->waiting : v->playing;
     s->stepping = v->step_mode;
     s->speed = v->speed;
@@ -471,6 +503,13 @@ static void go_to(viewer_t *v, int64_t op)
 {
     int64_t ops = (int64_t)ops_total(v);
     if (op < 0) op = 0;
+    if (v->o.slides) { /* no live end: the last slide is a slide */
+        v->follow = false;
+        if (op >= ops) op = ops, v->playing = false;
+        v->pos = (uint64_t)op;
+        v->dirty = true;
+        return;
+    }
     if (op >= ops) {
         v->follow = true;
         v->playing = false;
@@ -481,6 +520,9 @@ static void go_to(viewer_t *v, int64_t op)
     v->dirty = true;
 }
 
+/* In step mode every press is one operation: a press that comes while the
+ * script is still running the operation the last one released (before it
+ * says it waits again) is kept for then, not lost. */
 static void next_op(viewer_t *v)
 {
     if (!v->follow) {
@@ -488,12 +530,16 @@ static void next_op(viewer_t *v)
     } else if (v->waiting) {
         v->waiting = false;
         hv_ctl_send(v->ctl, 'A', "", 0);
+    } else if (v->step_mode && hv_ctl_alive(v->ctl) && v->pending_next < 1000) {
+        v->pending_next++;
     }
 }
 
 static void toggle_step(viewer_t *v)
 {
+    if (v->o.slides) return; /* nobody to pause */
     v->step_mode = !v->step_mode;
+    v->pending_next = 0;
     hv_ctl_send(v->ctl, 'S', v->step_mode ? "1" : "0", 1);
     if (!v->step_mode && v->waiting) next_op(v);
     v->dirty = true;
@@ -508,11 +554,11 @@ static void on_key(viewer_t *v, SDL_Keycode k)
     case SDLK_q: case SDLK_ESCAPE: v->quit = true; break;
     case SDLK_SLASH: case SDLK_QUESTION: case SDLK_h: v->vo.help = !v->vo.help; break;
     case SDLK_SPACE:
-        if (v->follow) go_to(v, 0);
+        if (v->follow || (v->o.slides && at >= (int64_t)ops_total(v))) go_to(v, 0);
         v->playing = !v->playing;
         break;
     case SDLK_n: case SDLK_RETURN: case SDLK_RIGHT: next_op(v); break;
-    case SDLK_LEFT: go_to(v, at - 1); break;
+    case SDLK_LEFT: case SDLK_b: case SDLK_BACKSPACE: go_to(v, at - 1); break;
     case SDLK_HOME: go_to(v, 0); break;
     case SDLK_END: go_to(v, INT64_MAX / 2); break;
     case SDLK_s: toggle_step(v); break;
@@ -581,17 +627,23 @@ static void on_event(viewer_t *v, const SDL_Event *e)
 /* ---- set-up and the loop --------------------------------------------------------- */
 static int setup(viewer_t *v, char *err, size_t errlen)
 {
-    hv_err_t e = hv_heap_attach(v->o.fd, &v->live);
-    if (e != HV_OK) {
-        snprintf(err, errlen, "heapviz viewer: cannot map the heap (fd %d): %s",
-                 v->o.fd, hv_strerror(e));
-        return -1;
+    if (v->o.slides == NULL) {
+        hv_err_t e = hv_heap_attach(v->o.fd, &v->live);
+        if (e != HV_OK) {
+            snprintf(err, errlen, "heapviz viewer: cannot map the heap (fd %d): %s",
+                     v->o.fd, hv_strerror(e));
+            return -1;
+        }
+        v->replay = hv_viz_replay_new(hv_heap_config(v->live), &e);
+        if (v->replay == NULL) {
+            snprintf(err, errlen, "heapviz viewer: the replay heap: %s", hv_strerror(e));
+            return -1;
+        }
     }
-    v->replay = hv_viz_replay_new(hv_heap_config(v->live), &e);
     v->track = hv_viz_track_new();
     v->ctl = hv_ctl_new(v->o.ctl_fd);
     v->font = hv_font_open(err, errlen);
-    if (v->replay == NULL || v->track == NULL || v->ctl == NULL || v->font == NULL) {
+    if (v->track == NULL || v->ctl == NULL || v->font == NULL) {
         if (!err[0]) snprintf(err, errlen, "heapviz viewer: out of memory");
         return -1;
     }
@@ -641,7 +693,9 @@ static void teardown(viewer_t *v)
 static void advance_playback(viewer_t *v, uint64_t dt_ms)
 {
     if (!v->playing || v->follow) return;
-    v->play_acc += (double)dt_ms / 1000.0 * 4.0 * v->speed; /* 4 ops/s at 1× */
+    /* 4 ops/s at 1×; slides (each a whole step to read): 1 a second */
+    double rate = v->o.slides ? 1.0 : 4.0;
+    v->play_acc += (double)dt_ms / 1000.0 * rate * v->speed;
     if (v->play_acc >= 1.0) {
         go_to(v, (int64_t)v->pos + (int64_t)v->play_acc);
         v->play_acc -= (double)(int64_t)v->play_acc;
@@ -660,11 +714,15 @@ static int frame(viewer_t *v, uint64_t *last)
     uint64_t now = SDL_GetTicks64(), cpu0 = cpu_us();
     SDL_Event e;
     while (SDL_PollEvent(&e)) on_event(v, &e);
-    poll_script(v);
-    follow_ring(v);
+    if (v->o.slides == NULL) {
+        poll_script(v);
+        follow_ring(v);
+    }
     advance_playback(v, now - *last);
     *last = now;
-    if (v->follow) {
+    if (v->o.slides) {
+        slide_state(v);
+    } else if (v->follow) {
         live_state(v);
         pick_anim(v, now);
     } else {
@@ -691,7 +749,7 @@ int hv_window_run(const hv_window_opts_t *o, char *err, size_t errlen)
     int rc = 0;
     err[0] = '\0';
     v->o = *o;
-    v->follow = true;
+    v->follow = o->slides == NULL;
     v->speed = 1.0;
     v->step_mode = o->step;
     v->error_ms = 0;
@@ -701,6 +759,7 @@ int hv_window_run(const hv_window_opts_t *o, char *err, size_t errlen)
     hv_viz_scene_init(&v->scene);
     hv_viz_opts_default(&v->vo);
     v->vo.chrome = true;
+    if (o->zoom > 0.01 && o->zoom <= 200) v->vo.zoom = o->zoom;
     if (setup(v, err, errlen) < 0) {
         rc = -1;
     } else {

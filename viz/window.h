@@ -5,14 +5,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "heapviz/viz.h"
+
 typedef struct hv_window_opts {
     int fd;       /* the arena's memfd, mapped read-only                 */
     int ctl_fd;   /* control socket to the script (-1: none)             */
     bool step;    /* start in step mode                                   */
     int width, height;
+    double zoom;  /* initial zoom (1: the heap fits the width)            */
     int frames;   /* > 0: draw this many frames flat out, then return
                      (benchmarks); prints "frames N seconds S" on stderr  */
     char screenshot_dir[400];
+    /* Slides instead of a heap (fd unused): a list of states shown one at
+     * a time with the step keys (an OSTEP run).  Owned by the caller. */
+    const hv_viz_state_t *slides;
+    size_t nslides;
 } hv_window_opts_t;
 
 void hv_window_opts_default(hv_window_opts_t *o);

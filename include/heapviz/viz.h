@@ -149,6 +149,9 @@ void hv_viz_state_free(hv_viz_state_t *s);
 void hv_viz_state_clear(hv_viz_state_t *s);
 /* Back to a fresh state (every field), keeping the arrays' capacity. */
 void hv_viz_state_reset(hv_viz_state_t *s);
+/* dst becomes a copy of src (its own arrays); false when out of memory
+ * (dst is then empty). */
+bool hv_viz_state_copy(hv_viz_state_t *dst, const hv_viz_state_t *src);
 /* Append; false when out of memory. */
 bool hv_viz_state_add_block(hv_viz_state_t *s, const hv_block_t *b,
                             uint8_t marks);
