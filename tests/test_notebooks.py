@@ -134,3 +134,42 @@ def test_notebook_runs_top_to_bottom(path: Path, kernel_env: str) -> None:
     if path.stem == "05_malloc_lab":
         text = "".join(o.get("text", "") for _c, o in _outputs(nb) if o.output_type == "stream")
         assert "segregated" in text and "glibc" in text
+
+
+@pytest.mark.display
+def test_show_from_a_kernel_opens_the_window_and_the_kernel_goes_on(
+        kernel_env: str, tmp_path: Path) -> None:
+    """h.show() in a notebook: the viewer process starts, follows, and the kernel keeps
+    running cells; closing the window does not disturb the kernel."""
+    import shutil
+    import subprocess
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("needs Xvfb (apt-get install xvfb)")
+    for n in range(300, 400):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            break
+    xvfb = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten",
+                             "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    old = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = f":{n}"
+    try:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(src) for src in (
+            "import heapviz, time\nh = heapviz.Heap()\np = h.malloc(24)\nv = h.show()\n"
+            "assert v.ready.wait(20), 'the viewer said ready'",
+            "q = h.malloc(100)\ntime.sleep(0.5)\n"
+            "assert v.process.poll() is None and not v.closed.is_set()\nprint('following')",
+            "v.close()\nv.wait(10)\nr = h.malloc(8)\nprint('kernel goes on', hex(r))",
+        )]
+        nbclient.NotebookClient(nb, kernel_name=kernel_env, timeout=60,
+                                resources={"metadata": {"path": str(tmp_path)}}).execute()
+        text = "".join(o.get("text", "") for _c, o in _outputs(nb))
+        assert "following" in text and "kernel goes on 0x" in text
+    finally:
+        if old is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = old
+        xvfb.terminate()
+        xvfb.wait(10)
