@@ -1023,6 +1023,12 @@ def install(shell: Any = None) -> bool:
     return True
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext heapviz.display`: the same as install(), for a shell that imported heapviz
+    before IPython was running."""
+    install(ipython)
+
+
 # --------------------------------------------------------------------------------------------
 # Step hooks: several listeners on the binding's single hook
 # --------------------------------------------------------------------------------------------
