@@ -334,8 +334,9 @@ class _Report:
     """The facts of one error and its text."""
 
     def __init__(self, heap: Any, kind: int, addr: int, size: int, write: bool,
-                 pointer: Any, extra: Any) -> None:
+                 pointer: Any, extra: Any, span: int | None = None) -> None:
         self.heap, self.kind, self.addr, self.size = heap, kind, addr, size
+        self.span = size if span is None else span  # bytes the whole access covers
         self.write, self.pointer, self.extra = write, pointer, extra
         self.cls = _CLASSES.get(kind, HeapError)
         self.site: Site | None = None
@@ -451,7 +452,7 @@ class _Report:
                     self.block, self.alloc_site = blk, blk.site
                 if isinstance(self.extra, tuple) and start is not None:
                     # an overflow of a local: its exact bounds come from the binding
-                    olo, ohi = self.extra
+                    olo, ohi, _ = self.extra
                     words = _where(self.addr, olo, ohi - olo).replace("a block",
                                                                       "a stack object")
                     lines.append(f" It {words}, made at")
@@ -552,22 +553,27 @@ class _Report:
         """Report mode: what the write that goes ahead will overwrite."""
         if not (self.write and self.live and self.heap._checks == _core.CHECKS_REPORT):
             return []
-        states = self.heap._shadow(self.addr, 1)
-        if not states:
+        if not (isinstance(self.extra, tuple) and len(self.extra) == 3):
             return []
-        lo = self.addr
-        span = self.heap._shadow(lo, max(1, self.size)) or states
-        meta = span.count(1)
-        free = span.count(2)
-        other = span.count(3) + span.count(4)
+        lo, hi, start = self.extra  # the block's bounds, the access's start
+        end = start + self.span
+        states = b""
+        for a, n in ((start, min(end, lo) - start), (max(start, hi), end - max(start, hi))):
+            if n > 0:  # the parts of the access outside the block
+                states += self.heap._shadow(a, n) or b""
+        counts = {state: states.count(state) for state in (1, 2, 3, 4, 5)}
+
+        def nbytes(n: int) -> str:
+            return f"{n} byte{'s' if n != 1 else ''}"
+
         parts = []
-        if meta:
-            parts.append(f"{meta} bytes of allocator metadata (a header, footer or "
+        if counts[1]:
+            parts.append(f"{nbytes(counts[1])} of allocator metadata (a header, footer or "
                          "free-list link)")
-        if free:
-            parts.append(f"{free} bytes of a free block")
-        if other:
-            parts.append(f"{other} bytes of another block's data")
+        if counts[2]:
+            parts.append(f"{nbytes(counts[2])} of a free block")
+        if counts[3] + counts[4]:
+            parts.append(f"{nbytes(counts[3] + counts[4])} of another block's data")
         if not parts:
             return [" (checks=\"report\": the write goes ahead, as in C, into padding)"]
         return [" (checks=\"report\": the write goes ahead, as in C, and overwrites "
@@ -675,6 +681,21 @@ class _Report:
         return err
 
 
+def _rejudge_damaged(heap: Any, kind: int, addr: int, size: int, pointer: Any) -> int:
+    """The binding finds a block through its header; once an overflow has overwritten
+    that header, the block no longer looks live and every access through its pointers
+    looks like a use after free.  The history knows better: if the allocation was never
+    freed, judge the access by its bounds (0: it is fine)."""
+    prov = pointer._provenance
+    if prov[0] != "block" or heap.closed or not heap.check():
+        return kind
+    origin = _find_origin(heap, prov[3])
+    if origin is None or origin.freed:
+        return kind
+    lo, hi = origin.payload, origin.payload + origin.requested
+    return 0 if lo <= addr and addr + size <= hi else _core.ERR_OVERFLOW
+
+
 def _print_report(err: HeapError) -> None:
     text = "\n".join("==heapviz== " + line if line else "==heapviz==" for line in
                      err.report.splitlines())
@@ -697,11 +718,16 @@ def _memory_error(heap: Heap | None, kind: int, addr: int, size: int, write: int
         seen[context] = seen.get(context, 0) + 1
         if seen[context] > 1:
             return None
+    if kind == _core.ERR_USE_AFTER_FREE and pointer is not None and heap is not None:
+        kind = _rejudge_damaged(heap, kind, addr, size, pointer)
+        if kind == 0:
+            return None  # a fine access to a live block whose header was overwritten
+    span = size
     if _BYTEWISE[0] and kind in (_core.ERR_OVERFLOW, _core.ERR_USE_AFTER_FREE,
                                  _core.ERR_USE_AFTER_RETURN, _core.ERR_SEGV,
                                  _core.ERR_UNINIT):
         size = 1
-    err = _Report(heap, kind, addr, size, bool(write), pointer, extra).build()
+    err = _Report(heap, kind, addr, size, bool(write), pointer, extra, span).build()
     if heap is not None and not heap.closed:
         site_id = heap._site()
         report_id = heap._intern(err.report, 0, "report")

@@ -383,3 +383,19 @@ def test_fuzz_never_crashes_and_strict_never_corrupts(policy: str, mode: str) ->
     with contextlib.redirect_stderr(io.StringIO()):
         for seed in range(3):
             _fuzz(seed, policy, mode)
+
+
+def test_a_block_whose_header_was_overwritten_is_still_judged_by_its_bounds() -> None:
+    h = _report_heap()
+    a = h.malloc(24)
+    b = h.malloc(24).cast("int")
+    with contextlib.redirect_stderr(io.StringIO()):
+        a.write(b"x" * 40)  # over a's footer and b's header
+        assert h.check() != []
+        b[2] = 5  # b was never freed: a fine access, though its header is garbage
+        assert b[2] == 5
+        b[-1] = 5  # the header itself: an overflow, not a use after free
+    assert [type(e) for e in h.errors()] == [heapviz.BufferOverflow] * 2
+    assert "is 4 bytes before a block of size 24 alloc'd" in h.errors()[1].report
+    with contextlib.redirect_stderr(io.StringIO()):
+        h.close()

@@ -197,10 +197,12 @@ uint8_t *hvpy_check_access(PointerObject *p, uint64_t a, uint64_t n, int mode,
         where = a;
     else if (kind == HV_ERR_OVERFLOW)
         where = a < lo || a >= hi ? a : hi; /* the first byte outside */
-    /* the bounds judged against: a stack object's exact size is known only here */
+    /* the bounds judged against (a stack object's exact size is known only
+       here) and where the access starts (`where` may be its first bad byte) */
     PyObject *bounds = kind == HV_ERR_OVERFLOW
-                           ? Py_BuildValue("(KK)", (unsigned long long)lo,
-                                           (unsigned long long)hi)
+                           ? Py_BuildValue("(KKK)", (unsigned long long)lo,
+                                           (unsigned long long)hi,
+                                           (unsigned long long)a)
                            : NULL;
     int raised =
         hvpy_memory_error(st, heap, kind, where, n, write, p, bounds) < 0;
