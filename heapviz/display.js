@@ -13,6 +13,7 @@ window.heapvizView = window.heapvizView || (function () {
   var KINDS = ["rect", "box", "hatch", "line", "arrow", "text"];
   var STYLES = ["solid", "dotted", "jagged", "thick"];
   var FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace";
+  var made = 0;  // views made on this page (the same output may be shown twice)
 
   function esc(s) {
     return String(s).replace(/[&<>"]/g, function (c) {
@@ -116,17 +117,25 @@ window.heapvizView = window.heapvizView || (function () {
     return L.join("<br>");
   }
 
-  function view(id) {
-    var root = document.getElementById(id);
-    if (!root || root.getAttribute("data-ready")) return;
+  // view(script, id): the view around this script, else the element with that id (front-ends
+  // may run the script before the output is in the document: then look again a little later).
+  function view(script, id, tries) {
+    var root = script && script.closest ? script.closest(".heapviz-view") : null;
+    if (!root && id) root = document.getElementById(id);
+    if (!root) {
+      if ((tries || 0) < 50) setTimeout(function () { view(null, id, (tries || 0) + 1); }, 100);
+      return;
+    }
+    if (root.getAttribute("data-ready")) return;
     root.setAttribute("data-ready", "1");
+    id = root.id || id;
     var D = JSON.parse(root.querySelector(".hv-data").textContent);
     var stage = root.querySelector(".hv-stage"), tip = root.querySelector(".hv-tip");
     var slider = root.querySelector(".hv-slider"), pos = root.querySelector(".hv-pos");
     var desc = root.querySelector(".hv-desc"), vars = root.querySelector(".hv-vars");
     var nojs = root.querySelector(".hv-nojs");
     if (nojs) nojs.parentNode.removeChild(nojs);
-    var clipId = id + "-clip", memo = {}, cur = -1, timer = null, hl = -1;
+    var clipId = id + "-clip" + (++made), memo = {}, cur = -1, timer = null, hl = -1;
     var W = D.w, H = D.h;
     var hatches = {};
     D.items.forEach(function (it) { if (it[0] === 2) hatches[D.colors[it[1]]] = 1; });

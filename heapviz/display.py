@@ -867,7 +867,8 @@ def timeline_html(tl: Timeline) -> str:
         f'<div class="hv-legend">{legend}</div>{notes}'
         f'<div class="hv-nojs">(the timeline needs JavaScript: run or trust the notebook)</div>'
         f'<script type="application/json" class="hv-data">{data}</script>'
-        f"<script>{_asset('display.js')}\n;heapvizView({json.dumps(vid)});</script>"
+        f"<script>{_asset('display.js')}\n;heapvizView(document.currentScript, "
+        f"{json.dumps(vid)});</script>"
         f"</div>"
     )
 

@@ -205,16 +205,17 @@ def test_views_work_in_an_exported_notebook(tmp_path: Path, browser: Any) -> Non
     nb.cells = [nbformat.v4.new_code_cell(src) for src in (
         "import heapviz\nh = heapviz.Heap()\np = h.malloc(40)\nq = h.malloc(80)\nh",
         "h.free(p)\nh.snapshot()",
+        "snap = h.snapshot()\ndisplay(snap)\ndisplay(snap)  # the same output twice",
         "s = heapviz.Heap()\na = s.malloc(10)\na[10] = 1",
     )]
-    nb.cells[2].metadata["tags"] = ["raises-exception"]
+    nb.cells[3].metadata["tags"] = ["raises-exception"]
     nbclient.NotebookClient(nb, timeout=60, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     path = tmp_path / "exported.html"
     path.write_text(export_html(nb), encoding="utf-8")
     out = browser["dom"](path.as_uri() + "#hv=1")
     views = re.findall(r'<div class="heapviz-view"[^>]*>', out)
-    assert len(views) == 3, "three views: the heap, the snapshot, the heap at the error"
+    assert len(views) == 5, "the heap, three snapshots (two alike), the heap at the error"
     for v in views:  # every view's script ran, independently, and took the hash
         assert 'data-ready="1"' in v and 'data-frame="1"' in v
     assert "Invalid write of size 1" in out
