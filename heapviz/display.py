@@ -449,17 +449,17 @@ def _describe(h: Any, evs: list[tuple[Any, ...]], reports: dict[int, str]) -> tu
             info = h._site_info(a) if a else None
             text = f"note: {info[0]}" if info else "note"
         elif name == "frame_push":
-            text = "a stack frame is pushed (function call)"
+            info = h._site_info(b) if b else None
+            who = f"{info[0]}()" if info and info[2] == "frame" else "a function"
+            text = f"call {who}: a stack frame is pushed"
         elif name == "frame_pop":
-            text = "the stack frame is popped (return): its locals die"
+            text = "return: the stack frame is popped, its locals die"
         elif name == "stack_alloc":
             text = f"stack allocation of {size} B at 0x{addr:x}"
         elif name == "fail" and not text:
             text = f"request of {size} B failed"
         elif not text:
             text = name
-        if name == "fail" and text.endswith("NULL"):
-            continue
     return text, site, error
 
 
@@ -915,7 +915,6 @@ class Snapshot:
 
     def __init__(self, h: Any, *, error: BaseException | None = None) -> None:
         self.repr = repr(h)
-        self.steps = len(steps(h)) if not h.closed else 0
         self.bundle = mimebundle(h, error=error)
 
     @property
