@@ -32,6 +32,7 @@ import html as _html
 import json
 import os
 import re
+import sys
 import threading
 import time
 import uuid
@@ -64,7 +65,9 @@ _ERROR = _K["error"]
 # IPython: the shell, the user's variables, cell names
 # --------------------------------------------------------------------------------------------
 def _shell() -> Any:
-    """The running IPython shell, or None."""
+    """The running IPython shell, or None (without importing IPython into a plain script)."""
+    if "IPython" not in sys.modules:
+        return None
     try:
         from IPython import get_ipython
     except ImportError:
