@@ -71,7 +71,7 @@ def display() -> Iterator[str]:
 class Script:
     """A script under test: its output lines arrive as it prints them."""
 
-    def __init__(self, display: str, body: str, tmp: Path) -> None:
+    def __init__(self, display: str, body: str, tmp: Path, stdin: bool = False) -> None:
         path = tmp / "lesson.py"
         path.write_text(textwrap.dedent(body))
         env = dict(os.environ, DISPLAY=display, PYTHONPATH=PKG_ROOT, PYTHONUNBUFFERED="1")
@@ -80,6 +80,7 @@ class Script:
             [sys.executable, str(path)],
             cwd=tmp,
             env=env,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -114,6 +115,12 @@ class Script:
             time.sleep(0.02)
         err = self.proc.stderr.read() if self.proc.poll() is not None and self.proc.stderr else ""
         raise AssertionError(f"no {prefix!r} line; got {self.lines}; stderr: {err}")
+
+    def send(self, line: str) -> None:
+        """A line to the script's stdin (Script(..., stdin=True))."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
 
     def kill(self) -> None:
         """The script and its viewer (which outlives the script by design)."""
@@ -508,5 +515,68 @@ print("ostep exited", ostep.run_cli(["-n", "5", "-c", "-s", "2", "--view"]), flu
         same_as_headless(display, wid, picture(2))
         key(display, wid, "q")
         assert s.expect("ostep exited", timeout=10) == "ostep exited 0"
+    finally:
+        s.kill()
+
+
+def test_time_travel_through_a_million_events(display: str, tmp_path: Path) -> None:
+    """A script with ~1,000,000 events of history: the window catches up with all of it,
+    then steps back (the first trip, in pieces a frame) and scrubs with the mouse (from a
+    checkpoint), each time showing what a fresh headless replay of that moment draws."""
+    s = Script(
+        display,
+        PRELUDE
+        + """
+import random
+from heapviz import _viz
+h = heapviz.Heap(checks="off")
+v = viewer.show(h, width=W, height=H)
+print("viewer", v.process.pid, flush=True)
+v.ready.wait(10)
+rnd, live = random.Random(7), []
+while len(h.events) < 996_000:
+    for _ in range(1000):
+        if live and rnd.random() < 0.5:
+            h.free(live.pop(rnd.randrange(len(live))))
+        else:
+            live.append(h.malloc(rnd.randint(8, 200)))
+ops = _viz.Replay(h._capsule()).ops
+h.render("live.png", width=W, height=H, chrome=True, vars=False)
+print("ops", ops, flush=True)
+for line in sys.stdin:   # "AT n": the picture of op n
+    n = int(line.split()[1])
+    h.render(f"at{n}.png", width=W, height=H, chrome=True, at=n)
+    print("rendered", n, flush=True)
+""",
+        tmp_path,
+        stdin=True,
+    )
+    try:
+        ops = int(s.expect("ops", timeout=60).split()[1])
+        wid = window_id(display, s)
+        # No variables in this picture: the window shows none either.
+        same_as_headless(display, wid, tmp_path / "live.png", timeout=30)
+        # One step back: the whole history re-run once (in pieces), checkpoints made.
+        s.send(f"AT {ops - 1}")
+        s.expect("rendered", timeout=30)
+        t = time.monotonic()
+        key(display, wid, "Left")
+        same_as_headless(display, wid, tmp_path / f"at{ops - 1}.png", timeout=30)
+        first = time.monotonic() - t
+        # A click on the timeline: an arbitrary moment, from the nearest checkpoint.
+        x = 10 + (W - 20) * 3 // 7
+        f = (x - 10) / (W - 20)
+        op = int(f * ops + 0.5)
+        s.send(f"AT {op}")
+        s.expect("rendered", timeout=30)
+        env = dict(os.environ, DISPLAY=display)
+        subprocess.run(
+            ["xdotool", "mousemove", "--window", wid, str(x), str(H - 17), "click", "1"],
+            env=env,
+            check=True,
+        )
+        t = time.monotonic()
+        same_as_headless(display, wid, tmp_path / f"at{op}.png", timeout=10)
+        print(f"\nwindow: first step back {first:.2f} s, scrub {time.monotonic() - t:.2f} s")
     finally:
         s.kill()

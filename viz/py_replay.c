@@ -77,6 +77,18 @@ static PyObject *replay_get_pos(ReplayObject *self, void *closure)
     return PyLong_FromUnsignedLongLong(hv_viz_replay_pos(self->r));
 }
 
+static PyObject *replay_get_info(ReplayObject *self, void *closure)
+{
+    (void)closure;
+    hv_viz_replay_info_t in;
+    hv_viz_replay_info(self->r, &in);
+    return Py_BuildValue("{s:K,s:K,s:K,s:K}", "checkpoints",
+                         (unsigned long long)in.checkpoints, "every",
+                         (unsigned long long)in.every, "bytes",
+                         (unsigned long long)in.bytes, "ops_rerun",
+                         (unsigned long long)in.ops_rerun);
+}
+
 int hv_replay_fill(PyObject *module, PyObject *obj, hv_viz_state_t *s)
 {
     viz_state_t *st = viz_get_state(module);
@@ -102,6 +114,8 @@ static PyMethodDef replay_methods[] = {
 static PyGetSetDef replay_getset[] = {
     {"ops", (getter)replay_get_ops, NULL, "operations in the history", NULL},
     {"pos", (getter)replay_get_pos, NULL, "operations replayed so far", NULL},
+    {"info", (getter)replay_get_info, NULL,
+     "checkpoints: {checkpoints, every (ops apart), bytes, ops_rerun (in all)}", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

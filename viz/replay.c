@@ -10,15 +10,34 @@
  * history, so a replay cannot reproduce a corruption made by an
  * out-of-bounds write in "report" mode; the live view still shows it.
  *
- * Going forward applies the next operations; going back starts over from
- * a fresh heap (with recording off a re-run costs the allocator's own
- * time, ~0.1 µs an operation).
+ * Checkpoints keep a scrub through a long history fast: every `every`
+ * operations passed on the way forward, the replay heap is cloned
+ * (hv_heap_clone) together with the event tracker.  Going to operation k
+ * starts from the last checkpoint at or before k (or from where the replay
+ * is, when that is nearer), so a scrub re-runs fewer than `every`
+ * operations once the history has been walked through.  Memory is bounded:
+ * at most CK_MAX checkpoints and CK_BUDGET bytes; past either, `every`
+ * doubles and every other checkpoint goes.  Without checkpoints (a clone
+ * that fails) it still works, from operation 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "heapviz/viz.h"
+
+enum {
+    CK_MAX = 48,          /* checkpoints at most (each holds a memfd)      */
+    CK_FIRST_EVERY = 2048 /* ops between checkpoints to begin with          */
+};
+#define CK_BUDGET ((uint64_t)256 << 20) /* bytes of checkpoints at most    */
+
+typedef struct checkpoint {
+    uint64_t op, seq;       /* the moment: after `op` ops, next event seq */
+    hv_heap_t *heap;        /* a clone of the replay heap then           */
+    hv_viz_track_t *track;  /* and of the tracker                        */
+    uint64_t bytes;
+} checkpoint_t;
 
 struct hv_viz_replay {
     hv_config_t cfg;
@@ -30,6 +49,10 @@ struct hv_viz_replay {
     uint64_t last_op;  /* op id of the last indexed event                 */
     uint64_t pos_seq;  /* next event to apply                             */
     uint64_t pos;      /* ops applied                                     */
+    checkpoint_t ck[CK_MAX]; /* in op order                              */
+    int nck;
+    uint64_t every, ck_bytes, ops_rerun;
+    bool no_ck;        /* cloning failed: go on without checkpoints      */
     char error[160];
 };
 
@@ -46,6 +69,13 @@ static hv_err_t fresh_heap(hv_viz_replay_t *r)
     return e;
 }
 
+static void ck_drop(checkpoint_t *c)
+{
+    if (c->heap) hv_heap_destroy(c->heap);
+    hv_viz_track_free(c->track);
+    memset(c, 0, sizeof *c);
+}
+
 hv_viz_replay_t *hv_viz_replay_new(const hv_config_t *cfg, hv_err_t *err)
 {
     hv_viz_replay_t *r = calloc(1, sizeof *r);
@@ -58,6 +88,8 @@ hv_viz_replay_t *hv_viz_replay_new(const hv_config_t *cfg, hv_err_t *err)
     r->cfg.record = false;     /* the replay itself is not history       */
     r->cfg.debug_check = false;
     r->cfg.history_limit = 0;
+    r->every = CK_FIRST_EVERY;
+    hv_viz_track_quiet(r->track, true); /* log lines: hv_viz_replay_state */
     *err = fresh_heap(r);
     if (*err != HV_OK) {
         hv_viz_replay_free(r);
@@ -69,6 +101,7 @@ hv_viz_replay_t *hv_viz_replay_new(const hv_config_t *cfg, hv_err_t *err)
 void hv_viz_replay_free(hv_viz_replay_t *r)
 {
     if (r == NULL) return;
+    for (int i = 0; i < r->nck; i++) ck_drop(&r->ck[i]);
     if (r->heap) hv_heap_destroy(r->heap);
     hv_viz_track_free(r->track);
     free(r->op_seq);
@@ -105,8 +138,9 @@ uint64_t hv_viz_replay_index(hv_viz_replay_t *r, const hv_viz_events_t *src)
     return r->nops;
 }
 
-/* Re-run one recorded event on the replay heap. */
-static void apply(hv_viz_replay_t *r, const hv_event_t *ev)
+/* Re-run one recorded event on the replay heap.  `sites` (the recorded
+ * heap, may be NULL) names replayed frames. */
+static void apply(hv_viz_replay_t *r, const hv_event_t *ev, const hv_heap_t *sites)
 {
     hv_heap_t *h = r->heap;
     hv_addr_t out;
@@ -124,21 +158,25 @@ static void apply(hv_viz_replay_t *r, const hv_event_t *ev)
     case HV_EV_FREE:
         hv_free(h, ev->addr, ev->site, HV_FREE_TRUSTING);
         break;
-    case HV_EV_GROW:
-        hv_sbrk(h, (int64_t)ev->size, ev->site, &out);
+    case HV_EV_GROW: /* a: the bytes asked for (the break moves by whole pages) */
+        hv_sbrk(h, (int64_t)(ev->a ? ev->a : ev->size), ev->site, &out);
         break;
     case HV_EV_SHRINK:
         hv_sbrk(h, -(int64_t)ev->size, ev->site, &out);
         break;
-    case HV_EV_MMAP:
-        hv_mmap(h, ev->size, ev->site, &out);
+    case HV_EV_MMAP: /* a: the bytes asked for (size is page-rounded) */
+        hv_mmap(h, ev->a ? ev->a : ev->size, ev->site, &out);
         break;
     case HV_EV_MUNMAP:
         hv_munmap(h, ev->addr, ev->site);
         break;
-    case HV_EV_FRAME_PUSH: {
-        uint32_t depth;
-        hv_frame_push(h, "frame", ev->site, &depth);
+    case HV_EV_FRAME_PUSH: { /* b: the frame's name, interned as a site */
+        uint32_t depth, line;
+        const char *name = NULL, *func = NULL;
+        if (!(ev->b && sites && hv_site_get(sites, (uint32_t)ev->b, &name, &line, &func) &&
+              name && name[0]))
+            name = "frame";
+        hv_frame_push(h, name, ev->site, &depth);
         break;
     }
     case HV_EV_FRAME_POP:
@@ -156,9 +194,109 @@ static void apply(hv_viz_replay_t *r, const hv_event_t *ev)
     }
 }
 
-bool hv_viz_replay_goto(hv_viz_replay_t *r, const hv_viz_events_t *src,
-                        uint64_t op)
+/* ---- checkpoints ------------------------------------------------------ */
+static uint64_t ck_cost(const hv_heap_t *h)
 {
+    /* the clone's memory: bytes, shadow and side table of the heap up to
+     * the break, the mappings and their shadow, the stack */
+    hv_stats_t st;
+    hv_stats(h, &st);
+    const hv_config_t *c = hv_heap_config(h);
+    return 2 * (st.heap_size + st.mmapped) + 2 * (uint64_t)c->stack_size + 65536;
+}
+
+/* Fewer checkpoints, twice as far apart: keep those at multiples of the
+ * new interval. */
+static void ck_thin(hv_viz_replay_t *r)
+{
+    r->every *= 2;
+    int n = 0;
+    for (int i = 0; i < r->nck; i++) {
+        if (r->ck[i].op % r->every == 0) {
+            r->ck[n++] = r->ck[i];
+        } else {
+            r->ck_bytes -= r->ck[i].bytes;
+            ck_drop(&r->ck[i]);
+        }
+    }
+    for (int i = n; i < r->nck; i++) memset(&r->ck[i], 0, sizeof r->ck[i]);
+    r->nck = n;
+}
+
+/* Index of the last checkpoint at or before op, or -1. */
+static int ck_find(const hv_viz_replay_t *r, uint64_t op)
+{
+    int lo = 0, hi = r->nck;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (r->ck[mid].op <= op)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo - 1;
+}
+
+/* At a multiple of `every`: keep this moment, unless one is kept already. */
+static void ck_maybe_take(hv_viz_replay_t *r)
+{
+    if (r->no_ck || r->pos == 0 || r->pos % r->every != 0) return;
+    int i = ck_find(r, r->pos);
+    if (i >= 0 && r->ck[i].op == r->pos) return;
+    uint64_t cost = ck_cost(r->heap) + hv_viz_track_bytes(r->track);
+    while (r->nck > 0 && (r->nck == CK_MAX || r->ck_bytes + cost > CK_BUDGET)) {
+        ck_thin(r);
+        if (r->pos % r->every != 0) return;
+    }
+    if (cost > CK_BUDGET) return; /* one heap larger than the budget */
+    checkpoint_t c = {r->pos, r->pos_seq, NULL, NULL, cost};
+    if (hv_heap_clone(r->heap, &c.heap) != HV_OK) {
+        r->no_ck = true; /* out of memory or descriptors: do without */
+        return;
+    }
+    if ((c.track = hv_viz_track_clone(r->track)) == NULL) {
+        hv_heap_destroy(c.heap);
+        return;
+    }
+    i = ck_find(r, r->pos) + 1; /* keep them in op order */
+    memmove(&r->ck[i + 1], &r->ck[i], (size_t)(r->nck - i) * sizeof r->ck[0]);
+    r->ck[i] = c;
+    r->nck++;
+    r->ck_bytes += cost;
+}
+
+/* Continue from checkpoint i: a clone of it (it stays as it is). */
+static bool ck_restore(hv_viz_replay_t *r, int i)
+{
+    const checkpoint_t *c = &r->ck[i];
+    hv_heap_t *h;
+    hv_viz_track_t *t = hv_viz_track_clone(c->track);
+    if (t == NULL || hv_heap_clone(c->heap, &h) != HV_OK) {
+        hv_viz_track_free(t);
+        return false;
+    }
+    if (r->heap) hv_heap_destroy(r->heap);
+    hv_viz_track_free(r->track);
+    r->heap = h;
+    r->track = t;
+    r->pos = c->op;
+    r->pos_seq = c->seq;
+    return true;
+}
+
+void hv_viz_replay_info(const hv_viz_replay_t *r, hv_viz_replay_info_t *out)
+{
+    out->checkpoints = (uint64_t)r->nck;
+    out->every = r->every;
+    out->bytes = r->ck_bytes;
+    out->ops_rerun = r->ops_rerun;
+}
+
+/* ---- going somewhere ----------------------------------------------------- */
+bool hv_viz_replay_goto_some(hv_viz_replay_t *r, const hv_viz_events_t *src,
+                             uint64_t op, uint64_t max_ops)
+{
+    r->error[0] = '\0';
     if (src->first > 0) {
         snprintf(r->error, sizeof r->error,
                  "the history was truncated (events before %llu are gone), so "
@@ -168,23 +306,58 @@ bool hv_viz_replay_goto(hv_viz_replay_t *r, const hv_viz_events_t *src,
     }
     hv_viz_replay_index(r, src);
     if (op > r->nops) op = r->nops;
-    if (op < r->pos && fresh_heap(r) != HV_OK) return false;
-    uint64_t end = hv_viz_replay_op_seq(r, op);
-    /* Only the last events make log lines; older ones update marks. */
-    uint64_t loud = end > HV_VIZ_LOG_LINES * 4 ? end - HV_VIZ_LOG_LINES * 4 : 0;
-    hv_event_t ev;
-    for (; r->pos_seq < end; r->pos_seq++) {
-        if (!src->get(src->arg, r->pos_seq, &ev)) {
-            snprintf(r->error, sizeof r->error, "event %llu is missing",
-                     (unsigned long long)r->pos_seq);
-            return false;
-        }
-        apply(r, &ev);
-        hv_viz_track_quiet(r->track, r->pos_seq < loud);
-        hv_viz_track_event(r->track, src->sites, &ev);
+    /* Start from the nearest known moment at or before op. */
+    int i = ck_find(r, op);
+    uint64_t from = r->pos <= op ? r->pos : 0;
+    if (i >= 0 && r->ck[i].op > from) {
+        if (!ck_restore(r, i) && r->pos > op && fresh_heap(r) != HV_OK) return false;
+    } else if (r->pos > op && fresh_heap(r) != HV_OK) {
+        return false;
     }
-    r->pos = op;
+    hv_event_t ev;
+    uint64_t done = 0;
+    while (r->pos < op) {
+        if (max_ops && done == max_ops) return false; /* not yet: call again */
+        uint64_t end = hv_viz_replay_op_seq(r, r->pos + 1);
+        for (; r->pos_seq < end; r->pos_seq++) {
+            if (!src->get(src->arg, r->pos_seq, &ev)) {
+                snprintf(r->error, sizeof r->error, "event %llu is missing",
+                         (unsigned long long)r->pos_seq);
+                return false;
+            }
+            apply(r, &ev, src->sites);
+            hv_viz_track_event(r->track, src->sites, &ev);
+        }
+        r->pos++;
+        done++;
+        ck_maybe_take(r);
+    }
+    r->ops_rerun += done;
     return true;
+}
+
+bool hv_viz_replay_goto(hv_viz_replay_t *r, const hv_viz_events_t *src,
+                        uint64_t op)
+{
+    return hv_viz_replay_goto_some(r, src, op, 0);
+}
+
+/* The log panel of the moment: the last lines before it, read back from
+ * the history (the tracker runs quiet in a replay: a checkpoint's own
+ * lines would be those of some earlier moment). */
+static void replay_log(const hv_viz_replay_t *r, const hv_viz_events_t *src,
+                       hv_viz_state_t *s)
+{
+    char lines[HV_VIZ_LOG_LINES][160];
+    int n = 0;
+    hv_event_t ev;
+    for (uint64_t q = r->pos_seq; q > src->first && n < HV_VIZ_LOG_LINES;) {
+        if (!src->get(src->arg, --q, &ev)) break;
+        if (hv_viz_event_logged(&ev))
+            hv_viz_event_line(src->sites, &ev, lines[n++], sizeof lines[0]);
+    }
+    s->nlog = 0;
+    while (n > 0) hv_viz_state_add_log(s, lines[--n]);
 }
 
 bool hv_viz_replay_state(hv_viz_replay_t *r, const hv_viz_events_t *src,
@@ -192,9 +365,9 @@ bool hv_viz_replay_state(hv_viz_replay_t *r, const hv_viz_events_t *src,
 {
     if (!hv_viz_state_from_heap(s, r->heap)) return false;
     hv_viz_track_apply(r->track, s);
+    replay_log(r, src, s);
     s->op = r->pos;
     s->ops_total = r->nops;
-    (void)src;
     return true;
 }
 

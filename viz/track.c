@@ -121,6 +121,28 @@ void hv_viz_track_reset(hv_viz_track_t *t)
 
 uint64_t hv_viz_track_ops(const hv_viz_track_t *t) { return t->ops; }
 
+hv_viz_track_t *hv_viz_track_clone(const hv_viz_track_t *t)
+{
+    hv_viz_track_t *c = malloc(sizeof *c);
+    if (c == NULL) return NULL;
+    *c = *t;
+    c->leaked = NULL;
+    if (t->leaked_cap) {
+        c->leaked = malloc(t->leaked_cap * sizeof *c->leaked);
+        if (c->leaked == NULL) {
+            free(c);
+            return NULL;
+        }
+        memcpy(c->leaked, t->leaked, t->leaked_cap * sizeof *c->leaked);
+    }
+    return c;
+}
+
+size_t hv_viz_track_bytes(const hv_viz_track_t *t)
+{
+    return sizeof *t + t->leaked_cap * sizeof *t->leaked;
+}
+
 void hv_viz_track_quiet(hv_viz_track_t *t, bool quiet) { t->quiet = quiet; }
 
 /* ---- event text ---------------------------------------------------------- */
@@ -208,8 +230,13 @@ void hv_viz_event_text(const hv_event_t *ev, char *buf, size_t len)
 }
 
 /* ---- feeding ------------------------------------------------------------- */
-static void add_line(hv_viz_track_t *t, const hv_heap_t *h,
-                     const hv_event_t *ev)
+bool hv_viz_event_logged(const hv_event_t *ev)
+{
+    return ev->kind != HV_EV_WRITE && ev->kind != HV_EV_NONE;
+}
+
+void hv_viz_event_line(const hv_heap_t *h, const hv_event_t *ev, char *buf,
+                       size_t len)
 {
     char text[120], where[64] = "";
     hv_viz_event_text(ev, text, sizeof text);
@@ -221,13 +248,18 @@ static void add_line(hv_viz_track_t *t, const hv_heap_t *h,
         snprintf(where, sizeof where, "  %s:%u", base ? base + 1 : file,
                  line);
     }
+    snprintf(buf, len, "%6" PRIu64 "  %s%s", ev->op, text, where);
+}
+
+static void add_line(hv_viz_track_t *t, const hv_heap_t *h,
+                     const hv_event_t *ev)
+{
     int i = (t->log_head + t->nlog) % HV_VIZ_LOG_LINES;
     if (t->nlog == HV_VIZ_LOG_LINES)
         t->log_head = (t->log_head + 1) % HV_VIZ_LOG_LINES;
     else
         t->nlog++;
-    snprintf(t->log[i], sizeof t->log[i], "%6" PRIu64 "  %s%s", ev->op,
-             text, where);
+    hv_viz_event_line(h, ev, t->log[i], sizeof t->log[i]);
 }
 
 static void note_error(hv_viz_track_t *t, const hv_heap_t *h,
@@ -277,8 +309,7 @@ void hv_viz_track_event(hv_viz_track_t *t, const hv_heap_t *h,
     default:
         break;
     }
-    if (!t->quiet && ev->kind != HV_EV_WRITE && ev->kind != HV_EV_NONE)
-        add_line(t, h, ev);
+    if (!t->quiet && hv_viz_event_logged(ev)) add_line(t, h, ev);
 }
 
 /* ---- painting onto a state ------------------------------------------------ */

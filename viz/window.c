@@ -25,7 +25,7 @@
 #include "window.h"
 
 enum { ANIM_MS = 150, SLOW_OP_MS = 250, BLINK_MS = 3000, CHUNK = 65536,
-       BUSY_SNAPSHOT_MS = 100, FRAME_MS = 16,
+       BUSY_SNAPSHOT_MS = 100, FRAME_MS = 16, REPLAY_OPS = 16384,
        BUSY_SHARE = 20 /* busy pictures cost <= 1/20 of a CPU */ };
 
 typedef struct viewer {
@@ -57,6 +57,7 @@ typedef struct viewer {
     bool playing;
     double speed, play_acc;
     bool step_mode, waiting;
+    bool replaying;   /* on the way to pos, a piece per frame            */
     int pending_next; /* "next" presses not yet given to the script      */
     bool script_gone;
     char notice[160];
@@ -363,16 +364,32 @@ static void live_state(viewer_t *v)
     v->dirty = true;
 }
 
+/* A past moment, rebuilt from the nearest checkpoint.  The first trip
+ * through a long history (which makes the checkpoints) is cut into pieces
+ * of REPLAY_OPS a frame, so the window keeps answering meanwhile. */
 static void replay_state(viewer_t *v)
 {
-    if (v->pos == v->shown_pos && !v->dirty) return;
+    if (v->pos == v->shown_pos && !v->dirty && !v->replaying) return;
     hv_viz_events_t src;
     events_src(v, &src);
-    if (!hv_viz_replay_goto(v->replay, &src, v->pos)) {
-        set_notice(v, hv_viz_replay_error(v->replay));
-        v->follow = true;
+    if (!hv_viz_replay_goto_some(v->replay, &src, v->pos, REPLAY_OPS)) {
+        const char *err = hv_viz_replay_error(v->replay);
+        if (err[0]) {
+            set_notice(v, err);
+            v->follow = true;
+            v->replaying = false;
+            return;
+        }
+        char msg[80];
+        uint64_t at = hv_viz_replay_pos(v->replay);
+        snprintf(msg, sizeof msg, "replaying: op %llu of %llu", (unsigned long long)at,
+                 (unsigned long long)v->pos);
+        set_notice(v, msg);
+        v->replaying = true;
         return;
     }
+    if (v->replaying) v->notice[0] = '\0';
+    v->replaying = false;
     hv_viz_replay_state(v->replay, &src, &v->state);
     hv_viz_replay_anim(v->replay, &src, &v->anim);
     v->anim_start = SDL_GetTicks64();
@@ -416,7 +433,8 @@ static void decorate(viewer_t *v, uint64_t now)
     snprintf(s->notice, sizeof s->notice, "%s", v->notice);
     if (v->waiting && !v->notice[0])
         snprintf(s->notice, sizeof s->notice, "paused: n runs the next operation");
-    s->nvars = v->nvars;
+    /* The script's variables are today's: a past moment shows none. */
+    s->nvars = v->follow ? v->nvars : 0;
     memcpy(s->vars, v->vars, sizeof v->vars);
     float t = (float)(now - v->anim_start) / ANIM_MS;
     s->anim_kind = t < 1.f ? v->anim.anim_kind : 0;

@@ -191,6 +191,14 @@ uint64_t hv_viz_track_ops(const hv_viz_track_t *t);
 void hv_viz_track_quiet(hv_viz_track_t *t, bool quiet);
 /* One human line for an event: "malloc(24) -> 0x10010". */
 void hv_viz_event_text(const hv_event_t *ev, char *buf, size_t len);
+/* Its line in the event log: op, text and "file:line" (h resolves sites,
+ * may be NULL); which events have one. */
+void hv_viz_event_line(const hv_heap_t *h, const hv_event_t *ev, char *buf,
+                       size_t len);
+bool hv_viz_event_logged(const hv_event_t *ev);
+/* A copy (for checkpoints; NULL when out of memory) and its size. */
+hv_viz_track_t *hv_viz_track_clone(const hv_viz_track_t *t);
+size_t hv_viz_track_bytes(const hv_viz_track_t *t);
 
 /* ------------------------------------------------------------------------
  * Replay: a past moment rebuilt by re-running the history's operations on
@@ -211,11 +219,21 @@ void hv_viz_replay_free(hv_viz_replay_t *r);
 /* Index new events (cheap, incremental); returns the number of ops. */
 uint64_t hv_viz_replay_index(hv_viz_replay_t *r, const hv_viz_events_t *src);
 uint64_t hv_viz_replay_ops(const hv_viz_replay_t *r);
-/* Rebuild the state after `op` operations (0: the fresh heap).  Going
- * back restarts from the nearest checkpoint; false on failure (message in
- * hv_viz_replay_error). */
+/* Rebuild the state after `op` operations (0: the fresh heap), from the
+ * nearest checkpoint before it (or where the replay is, when that is
+ * nearer).  False on failure (message in hv_viz_replay_error). */
 bool hv_viz_replay_goto(hv_viz_replay_t *r, const hv_viz_events_t *src,
                         uint64_t op);
+/* The same, re-running at most `max_ops` operations in this call (0: no
+ * limit): true when `op` is reached, false with an empty error when it is
+ * not yet (call again: a window stays responsive meanwhile). */
+bool hv_viz_replay_goto_some(hv_viz_replay_t *r, const hv_viz_events_t *src,
+                             uint64_t op, uint64_t max_ops);
+/* Checkpoints: how many, every how many ops, bytes they hold. */
+typedef struct hv_viz_replay_info {
+    uint64_t checkpoints, every, bytes, ops_rerun;
+} hv_viz_replay_info_t;
+void hv_viz_replay_info(const hv_viz_replay_t *r, hv_viz_replay_info_t *out);
 uint64_t hv_viz_replay_pos(const hv_viz_replay_t *r);
 /* Seq of the first event after `op` operations (the end when op = ops). */
 uint64_t hv_viz_replay_op_seq(const hv_viz_replay_t *r, uint64_t op);
