@@ -11,6 +11,7 @@ memory error is recorded, and can be drawn (h.show(), h.render(), notebooks).
 from __future__ import annotations
 
 import os
+import sys
 
 from heapviz import _core
 from heapviz._core import NULL, Pointer, sizeof
@@ -36,6 +37,11 @@ from heapviz.records import Block, Event, Leak, Site, Stats
 _core._set_hooks(_memory_error, SegmentationFault, os.path.dirname(os.path.abspath(__file__)))
 
 __version__ = "0.1.0"
+
+if "IPython" in sys.modules:  # in a notebook, a HeapError also shows its heap
+    from heapviz import display as _display
+
+    _display.install()
 
 
 def load(path: str) -> Recording:

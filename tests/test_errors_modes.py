@@ -212,14 +212,7 @@ def test_a_double_free_next_to_its_block_is_caught_at_once() -> None:
     h.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core (csrc/core/heap.c validate, HV_FREE_TRUSTING): a trusting free does not check "
-    "that the block is in use, as glibc does with the next chunk's PREV_INUSE bit "
-    "('double free or corruption (!prev)').  free(b); free(a) merges b into a; a second "
-    "free(b) goes through on b's stale header: a free block inside a free block "
-    "(h.check() finds it).  Under next fit no later malloc notices; under buddy two "
-    "mallocs return the same block."))
-@pytest.mark.parametrize("policy", ["next", "buddy"])
+@pytest.mark.parametrize("policy", ["first", "next", "best", "segregated", "buddy"])
 def test_a_double_free_of_a_coalesced_block_is_caught_at_the_free(policy: str) -> None:
     h = _report_heap(policy=policy)
     a = h.malloc(16)

@@ -191,8 +191,5 @@ def test_error_in_a_cell_shows_its_heap_with_the_extension(kernel_env: str,
     assert kinds == ["error", "display_data"]
 
 
-@pytest.mark.xfail(reason="needs heapviz/__init__.py to call heapviz.display.install() when "
-                          "IPython runs (until then the handler comes with the first display)",
-                   strict=False)
 def test_error_in_the_first_cell_shows_its_heap(kernel_env: str, tmp_path: Path) -> None:
     assert _first_cell_error(kernel_env, tmp_path, "") == ["error", "display_data"]

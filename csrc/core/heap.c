@@ -159,6 +159,20 @@ static hv_err_t do_malloc(hv_heap_t *h, uint64_t n, uint8_t st, uint16_t kind,
 }
 
 /* Is p the payload of a block free() may release?  *off is its start. */
+/* Is the free block at off linked into its list?  A header that says
+ * "free" but is not on its list is a stale one inside a merged block: a
+ * double free that glibc catches by the next chunk's PREV_INUSE bit
+ * ("double free or corruption (!prev)").  A block still on its list passes,
+ * and a trusting free then links it in twice, as glibc's fast bins do. */
+static bool on_its_list(const hv_heap_t *h, uint32_t off, uint32_t size)
+{
+    int list = h->pol->list_of(h, size);
+    if (list < 0 || list >= (int)h->ar->nlists) return false;
+    uint32_t prev = _hv_prev(h, off);
+    if (prev == HV_NIL) return h->ar->head[list] == off;
+    return _hv_start_ok(h, prev) && _hv_next(h, prev) == off;
+}
+
 static hv_err_t validate(const hv_heap_t *h, hv_addr_t p, hv_free_mode_t mode,
                          uint32_t *off)
 {
@@ -180,6 +194,8 @@ static hv_err_t validate(const hv_heap_t *h, hv_addr_t p, hv_free_mode_t mode,
     if (mode == HV_FREE_CHECKED &&
         (!_hv_balloc(w) || (h->ftr && _hv_ftr(h, o, size) != w)))
         return HV_ECORRUPT;
+    if (mode == HV_FREE_TRUSTING && !_hv_balloc(w) && !on_its_list(h, o, size))
+        return HV_ECORRUPT; /* glibc: "double free or corruption (!prev)" */
     uint32_t next = o + size;
     if (next < end && !_hv_size_ok(h, next, _hv_hdr(h, next)))
         return HV_ECORRUPT; /* glibc: "free(): invalid next size" */
@@ -332,7 +348,8 @@ static hv_err_t realloc_chunk(hv_heap_t *h, hv_addr_t p, hv_map_t *m,
     uint64_t keep = old < n ? old : n;
     if (!hv_resolve(h, *out, keep, NULL, &dst) &&
         !hv_resolve(h, p, keep, NULL, &src))
-        memcpy(dst, src, keep);
+        memmove(dst, src,
+                keep); /* a trusted stale p may overlap the new block */
     hv_shadow_copy(h, *out, p, keep);
     if ((err = do_free(h, p, HV_FREE_CHECKED, HV_EVF_SUB))) return err;
     _hv_emit(h, HV_EV_REALLOC, HV_EVF_MOVED, *out, n, p, old);
@@ -380,7 +397,8 @@ static hv_err_t do_realloc(hv_heap_t *h, hv_addr_t p, uint64_t n,
     keep = keep < cap ? keep : cap;
     if (!hv_resolve(h, *out, keep, NULL, &dst) &&
         !hv_resolve(h, p, keep, NULL, &src))
-        memcpy(dst, src, keep);
+        memmove(dst, src,
+                keep); /* a trusted stale p may overlap the new block */
     hv_shadow_copy(h, *out, p, keep);
     if ((err = do_free(h, p, mode, HV_EVF_SUB))) return err;
     _hv_emit(h, HV_EV_REALLOC, HV_EVF_MOVED, *out, n, p, old);

@@ -35,7 +35,17 @@ hv_err_t hv_block_ident(const hv_heap_t *h, hv_addr_t payload, hv_addr_t *start,
         return slow_ident(h, payload, start, seq, state, requested);
     const hv_side_t *s = _hv_side(h, off);
     uint32_t flags = _hv_side_flags(s, off);
-    if (!(flags & HV_SIDE_LIVE) || !_hv_balloc(_hv_hdr(h, off)))
+    uint32_t w = _hv_hdr(h, off);
+    if ((flags & HV_SIDE_FREED) && !_hv_balloc(w)) {
+        /* freed here and not reused: not live, which is all the hot paths
+           ask (the header may be a stale one inside a merged free block) */
+        *start = _hv_uaddr(h, off);
+        *seq = _hv_side_seq(h, s);
+        *state = HV_BLOCK_FREE;
+        if (requested) *requested = 0;
+        return HV_OK;
+    }
+    if (!(flags & HV_SIDE_LIVE) || !_hv_balloc(w))
         return slow_ident(h, payload, start, seq, state, requested);
     *start = _hv_uaddr(h, off);
     *seq = _hv_side_seq(h, s);

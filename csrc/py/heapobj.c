@@ -971,6 +971,12 @@ static PyObject *heap_set_step_hook(HeapObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+static PyObject *heap_get_step_hook(HeapObject *self, PyObject *unused)
+{
+    (void)unused;
+    return Py_NewRef(self->step_hook ? self->step_hook : Py_None);
+}
+
 static PyObject *heap_set_recording(HeapObject *self, PyObject *arg)
 {
     int on = PyObject_IsTrue(arg);
@@ -1158,6 +1164,7 @@ static PyMethodDef heap_methods[] = {
     {"_shadow", (PyCFunction)(void (*)(void))heap_shadow, METH_FASTCALL, NULL},
     {"_stored_pointers", (PyCFunction)heap_prov_entries, METH_NOARGS, NULL},
     {"_set_step_hook", (PyCFunction)heap_set_step_hook, METH_O, NULL},
+    {"_get_step_hook", (PyCFunction)heap_get_step_hook, METH_NOARGS, NULL},
     {"_set_recording", (PyCFunction)heap_set_recording, METH_O, NULL},
     {"_frame_push", (PyCFunction)heap_frame_push, METH_O, NULL},
     {"_frame_alloc", (PyCFunction)heap_frame_alloc, METH_O, NULL},

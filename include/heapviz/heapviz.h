@@ -248,7 +248,10 @@ hv_err_t hv_block_at(const hv_heap_t *h, hv_addr_t start, hv_block_t *out);
 /* The identity of the block whose payload starts at `payload`: its start,
  * the operation number of its allocation, its state and (when requested is
  * not NULL) the bytes requested, in O(1) for heap blocks (the binding's hot
- * path).  HV_EFAULT when no payload starts there. */
+ * path).  HV_EFAULT when no payload starts there.  For a block freed and
+ * not reused it answers HV_BLOCK_FREE without a walk, even when the freed
+ * block has since been merged into a neighbour: "not live" is exact, the
+ * start may then be a stale one. */
 hv_err_t hv_block_ident(const hv_heap_t *h, hv_addr_t payload, hv_addr_t *start,
                         uint64_t *seq, hv_block_state_t *state,
                         uint64_t *requested);
