@@ -314,6 +314,16 @@ static PyObject *block_pointer(HeapObject *self, uint64_t payload)
     return p;
 }
 
+/* The Pointer an operation returns, once the step hook (the viewer's step
+ * mode, a notebook watch) has seen the operation. */
+static PyObject *op_result(HeapObject *self, uint64_t payload)
+{
+    PyObject *p = block_pointer(self, payload);
+    if (p != NULL && after_op(self) < 0)
+        Py_CLEAR(p);
+    return p;
+}
+
 /* Turn a core error from free/realloc into the right memory error. */
 static int free_error(HeapObject *self, hv_err_t rc, PointerObject *p,
                       const char *fn)
@@ -408,10 +418,7 @@ static PyObject *heap_malloc(HeapObject *self, PyObject *arg)
     hv_err_t rc = hv_malloc(self->h, n, hvpy_current_site(self), &out);
     if (rc != HV_OK)
         return alloc_error(self, rc, "malloc");
-    PyObject *p = block_pointer(self, out);
-    if (p != NULL && after_op(self) < 0)
-        Py_CLEAR(p);
-    return p;
+    return op_result(self, out);
 }
 
 PyDoc_STRVAR(calloc_doc,
@@ -445,10 +452,7 @@ static PyObject *heap_calloc(HeapObject *self, PyObject *const *args,
         hv_calloc(self->h, nmemb, size, hvpy_current_site(self), &out);
     if (rc != HV_OK)
         return alloc_error(self, rc, "calloc");
-    PyObject *p = block_pointer(self, out);
-    if (p != NULL && after_op(self) < 0)
-        Py_CLEAR(p);
-    return p;
+    return op_result(self, out);
 }
 
 PyDoc_STRVAR(free_doc, "free(ptr: Pointer) -> None\n\n"
@@ -512,10 +516,7 @@ static PyObject *heap_realloc(HeapObject *self, PyObject *const *args,
             return NULL;
         out = 0;
     }
-    PyObject *q = block_pointer(self, out);
-    if (q != NULL && after_op(self) < 0)
-        Py_CLEAR(q);
-    return q;
+    return op_result(self, out);
 }
 
 PyDoc_STRVAR(sbrk_doc,
@@ -580,10 +581,7 @@ static PyObject *heap_mmap(HeapObject *self, PyObject *arg)
                             (unsigned long long)n);
     if (rc != HV_OK)
         return hvpy_raise_core(rc, "mmap()");
-    PyObject *p = block_pointer(self, out);
-    if (p != NULL && after_op(self) < 0)
-        Py_CLEAR(p);
-    return p;
+    return op_result(self, out);
 }
 
 PyDoc_STRVAR(munmap_doc, "munmap(ptr: Pointer) -> None\n\n"
