@@ -42,6 +42,7 @@ typedef struct viewer {
     hv_event_t *ev; /* our copy of the history: seq [0, nev)           */
     uint64_t nev, cap_ev;
     bool ev_mapped; /* ev is a reservation (store_init), not malloc'd    */
+    uint64_t ev_ready; /* events of it populated (store_populate)       */
     bool asked;     /* a request for missed events is out              */
     bool broken;    /* events were lost for good: no replay past here  */
     hv_viz_track_t *track;
@@ -58,6 +59,7 @@ typedef struct viewer {
     double speed, play_acc;
     bool step_mode, waiting;
     bool replaying;   /* on the way to pos, a piece per frame            */
+    bool lagging;     /* events left in the ring while the script runs   */
     int pending_next; /* "next" presses not yet given to the script      */
     bool script_gone;
     char notice[160];
@@ -93,7 +95,10 @@ static void set_notice(viewer_t *v, const char *msg)
  * comes only as it is touched) never moves or copies; where the
  * reservation is refused, realloc.  (Transparent huge pages made it
  * slower: zeroing 2 MiB at a time.) */
-enum { STORE_RESERVE_EVENTS = 1u << 28 }; /* 15 GiB of address space */
+enum {
+    STORE_RESERVE_EVENTS = 1u << 28, /* 15 GiB of address space      */
+    STORE_POPULATE_EVENTS = 1u << 16 /* 3.5 MiB faulted in at a time */
+};
 
 static void store_init(viewer_t *v)
 {
@@ -115,6 +120,19 @@ static void store_free(viewer_t *v)
     v->ev = NULL;
 }
 
+/* Fault in the next piece of the reservation with one call instead of a
+ * page fault per 4 KiB (where the kernel knows MADV_POPULATE_WRITE). */
+static void store_populate(viewer_t *v)
+{
+    uint64_t n = STORE_POPULATE_EVENTS;
+    if (v->ev_ready + n > v->cap_ev) n = v->cap_ev - v->ev_ready;
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+    madvise(v->ev + v->ev_ready, n * sizeof *v->ev, MADV_POPULATE_WRITE);
+    v->ev_ready += n; /* touched by the stores anyway if that failed */
+}
+
 static bool store_event(viewer_t *v, const hv_event_t *e)
 {
     if (v->nev == v->cap_ev) {
@@ -125,6 +143,7 @@ static bool store_event(viewer_t *v, const hv_event_t *e)
         v->ev = n;
         v->cap_ev = ncap;
     }
+    if (v->ev_mapped && v->nev == v->ev_ready) store_populate(v);
     v->ev[v->nev++] = *e;
     hv_viz_track_event(v->track, v->live, e);
     if (e->kind == HV_EV_ERROR) v->error_ms = SDL_GetTicks64();
@@ -167,7 +186,8 @@ static void follow_ring(viewer_t *v)
     uint64_t head = hv_ring_head(v->live), cap = hv_ring_capacity(v->live);
     uint64_t oldest = head > cap ? head - cap : 0;
     uint64_t now = SDL_GetTicks64();
-    if (head != v->head_seen) v->head_seen = head, v->head_ms = now;
+    bool moving = head != v->head_seen;
+    if (moving) v->head_seen = head, v->head_ms = now;
     if (v->nev < oldest) { /* we fell behind the ring */
         if (hv_ctl_alive(v->ctl)) {
             /* Ask for the missed history only once the script pauses: the
@@ -181,6 +201,17 @@ static void follow_ring(viewer_t *v)
         }
         give_up_gap(v, oldest);
     }
+    /* While the script runs flat out, copying its events as they come
+     * competes with it for a CPU (and for the cache line of the ring's
+     * head): the ring holds them, so take them when it pauses (the head
+     * stood still for a frame), or when the ring is half full.  Meanwhile
+     * the picture comes from the heap and the log from the ring's newest
+     * events (live_state). */
+    if (moving && head - v->nev < cap / 2 && !v->waiting) {
+        v->lagging = head > v->nev;
+        return;
+    }
+    v->lagging = false;
     /* Only the newest events make log lines: formatting every one of a
      * burst would cost more than the script spends making them. */
     uint64_t loud = head > HV_VIZ_LOG_LINES * 4 ? head - HV_VIZ_LOG_LINES * 4 : 0;
@@ -335,6 +366,28 @@ static uint64_t cpu_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* While lagging: the log panel from the ring's newest events, and the op
+ * count from the newest event's op (the tracker has not seen them yet). */
+static void ring_tail(viewer_t *v, hv_viz_state_t *s)
+{
+    uint64_t head = hv_ring_head(v->live);
+    char lines[HV_VIZ_LOG_LINES][160];
+    int n = 0;
+    hv_event_t e, last = {0};
+    bool have_last = false;
+    for (uint64_t q = head; q > v->nev && q + 64 > head && n < HV_VIZ_LOG_LINES;) {
+        if (!hv_ring_get(v->live, --q, &e)) break;
+        if (!have_last) last = e, have_last = true;
+        if (hv_viz_event_logged(&e))
+            hv_viz_event_line(v->live, &e, lines[n++], sizeof lines[0]);
+    }
+    if (n == 0) return;
+    s->nlog = 0;
+    while (n > 0) hv_viz_state_add_log(s, lines[--n]);
+    if (have_last && v->nev > 0 && last.op > v->ev[v->nev - 1].op)
+        s->op = s->ops_total = ops_total(v) + (last.op - v->ev[v->nev - 1].op);
+}
+
 static void live_state(viewer_t *v)
 {
     uint64_t ver = hv_heap_version(v->live), now = SDL_GetTicks64();
@@ -361,6 +414,7 @@ static void live_state(viewer_t *v)
     hv_viz_track_apply(v->track, &v->state);
     v->applied_nev = v->nev;
     v->state.ops_total = v->state.op = ops_total(v);
+    if (v->lagging) ring_tail(v, &v->state);
     v->dirty = true;
 }
 
