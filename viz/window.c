@@ -4,14 +4,20 @@
  * with SDL's signal handlers off.  It maps the script's arena read-only
  * and, every frame:
  *   1. reads new events from the shared ring into its own copy of the
- *      history (asking the script for any it missed: the ring is finite);
+ *      history (asking the script for any it missed: the ring is finite) —
+ *      while the script runs flat out, only once it pauses or the ring is
+ *      half full, so that following never competes with it;
  *   2. if the heap changed (hv_heap_version), copies it under the seqlock —
  *      the heap itself is the truth, so a viewer that fell behind
- *      resynchronizes from it, never from a guess;
- *   3. lays out and draws the state into a software surface and shows it.
- * Going back in time replays the history on a private heap (replay.c).
- * Nothing here waits for the script, and the script waits for the viewer
- * only in step mode, by its own request.
+ *      resynchronizes from it, never from a guess; a busy heap is pictured
+ *      at a rate that keeps this under 1/20 of a CPU;
+ *   3. lays out and draws the state straight into the window's pixels.
+ * Going back in time replays the history on a private heap from the
+ * nearest checkpoint (replay.c).  Nothing here waits for the script, and
+ * the script waits for the viewer only in step mode, by its own request.
+ *
+ * With opts.slides the window shows a list of states instead (an OSTEP
+ * run: play_ostep), stepped with the same keys.
  */
 #include <SDL.h>
 #include <stdio.h>
