@@ -333,7 +333,7 @@ static void help_overlay(lay_t *L, int w, int h)
         "keys",
         "space      play / pause the history",
         "s / n      step mode on-off / next operation",
-        "← →        back / forward one operation",
+        "← → b n    back / forward one operation",
         "Home End   first / last (live) operation",
         "[ ]        slower / faster playback",
         "+ - 0      zoom in / out / fit",
