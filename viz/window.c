@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "layout.h"
@@ -47,8 +46,6 @@ typedef struct viewer {
     hv_viz_opts_t vo;
     hv_event_t *ev; /* our copy of the history: seq [0, nev)           */
     uint64_t nev, cap_ev;
-    bool ev_mapped; /* ev is a reservation (store_init), not malloc'd    */
-    uint64_t ev_ready; /* events of it populated (store_populate)       */
     bool asked;     /* a request for missed events is out              */
     bool broken;    /* events were lost for good: no replay past here  */
     hv_viz_track_t *track;
@@ -97,59 +94,29 @@ static void set_notice(viewer_t *v, const char *msg)
 
 /* ---- the history ------------------------------------------------------------ */
 /* Our copy of the history grows by millions of events a second while a
- * script runs flat out.  One large reservation of address space (memory
- * comes only as it is touched) never moves or copies; where the
- * reservation is refused, realloc.  (Transparent huge pages made it
- * slower: zeroing 2 MiB at a time.) */
-enum {
-    STORE_RESERVE_EVENTS = 1u << 28, /* 15 GiB of address space      */
-    STORE_POPULATE_EVENTS = 1u << 16 /* 3.5 MiB faulted in at a time */
-};
-
+ * script runs flat out: a buffer doubled by realloc (glibc moves a large
+ * block with mremap, not by copying).  Only csrc/core/os.c maps memory. */
 static void store_init(viewer_t *v)
 {
-    size_t bytes = (size_t)STORE_RESERVE_EVENTS * sizeof(hv_event_t);
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) return;
-    v->ev = p;
-    v->cap_ev = STORE_RESERVE_EVENTS;
-    v->ev_mapped = true;
+    v->ev = NULL;
+    v->cap_ev = 0;
 }
 
 static void store_free(viewer_t *v)
 {
-    if (v->ev_mapped)
-        munmap(v->ev, (size_t)v->cap_ev * sizeof(hv_event_t));
-    else
-        free(v->ev);
+    free(v->ev);
     v->ev = NULL;
-}
-
-/* Fault in the next piece of the reservation with one call instead of a
- * page fault per 4 KiB (where the kernel knows MADV_POPULATE_WRITE). */
-static void store_populate(viewer_t *v)
-{
-    uint64_t n = STORE_POPULATE_EVENTS;
-    if (v->ev_ready + n > v->cap_ev) n = v->cap_ev - v->ev_ready;
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-    madvise(v->ev + v->ev_ready, n * sizeof *v->ev, MADV_POPULATE_WRITE);
-    v->ev_ready += n; /* touched by the stores anyway if that failed */
 }
 
 static bool store_event(viewer_t *v, const hv_event_t *e)
 {
     if (v->nev == v->cap_ev) {
-        if (v->ev_mapped) return false; /* 268 million events: enough */
         uint64_t ncap = v->cap_ev ? v->cap_ev * 2 : CHUNK;
         hv_event_t *n = realloc(v->ev, ncap * sizeof *n);
         if (n == NULL) return false;
         v->ev = n;
         v->cap_ev = ncap;
     }
-    if (v->ev_mapped && v->nev == v->ev_ready) store_populate(v);
     v->ev[v->nev++] = *e;
     hv_viz_track_event(v->track, v->live, e);
     if (e->kind == HV_EV_ERROR) v->error_ms = SDL_GetTicks64();
