@@ -609,6 +609,16 @@ static PyObject *heap_munmap(HeapObject *self, PyObject *arg)
 
 /* --- introspection (the Python layer builds records from these) -------- */
 
+/* Append a new reference to *list (the item is consumed); on failure the
+ * list is dropped and *list is NULL, so loops stop on `list != NULL`. */
+static void append_new(PyObject **list, PyObject *item)
+{
+    if (*list != NULL && (item == NULL || PyList_Append(*list, item) < 0))
+        Py_CLEAR(*list);
+    Py_XDECREF(item);
+}
+
+
 static PyObject *block_tuple(const hv_block_t *b)
 {
     return Py_BuildValue(
@@ -751,15 +761,11 @@ static PyObject *heap_check(HeapObject *self, PyObject *unused)
         else
             snprintf(line, sizeof line, "%s", v[i].what);
         PyObject *s = PyUnicode_FromString(line);
-        if (s == NULL || PyList_Append(out, s) < 0)
-            Py_CLEAR(out);
-        Py_XDECREF(s);
+        append_new(&out, s);
     }
     if (out != NULL && n > 64) {
         PyObject *s = PyUnicode_FromFormat("… and %d more", n - 64);
-        if (s == NULL || PyList_Append(out, s) < 0)
-            Py_CLEAR(out);
-        Py_XDECREF(s);
+        append_new(&out, s);
     }
     return out;
 }
@@ -804,9 +810,7 @@ static PyObject *heap_events_range(HeapObject *self, PyObject *const *args,
         if (!hv_history_get(self->h, s, &e))
             continue;
         PyObject *t = event_tuple(&e);
-        if (t == NULL || PyList_Append(out, t) < 0)
-            Py_CLEAR(out);
-        Py_XDECREF(t);
+        append_new(&out, t);
     }
     return out;
 }
@@ -1060,9 +1064,7 @@ static PyObject *heap_frames(HeapObject *self, PyObject *unused)
             continue;
         PyObject *t = Py_BuildValue("(sKK)", name, (unsigned long long)lo,
                                     (unsigned long long)hi);
-        if (t == NULL || PyList_Append(out, t) < 0)
-            Py_CLEAR(out);
-        Py_XDECREF(t);
+        append_new(&out, t);
     }
     return out;
 }
