@@ -76,27 +76,11 @@ def make_ops(n: int, slots: int, seed: int) -> list[tuple[int, int]]:
     return ops
 
 
-def mixed_heapviz(h: Any, ops: list[tuple[int, int]], slots: int) -> float:
+def mixed(allocator: Any, ops: list[tuple[int, int]], slots: int) -> float:
+    """Seconds per operation of the mixed workload through `allocator`'s malloc/free: a
+    heapviz.Heap or the ctypes libc wrapper, timed by the same loop."""
     table: list[Any] = [None] * slots
-    malloc, free = h.malloc, h.free
-    t0 = time.perf_counter()
-    for i, size in ops:
-        p = table[i]
-        if p is None:
-            table[i] = malloc(size)
-        else:
-            free(p)
-            table[i] = None
-    t = time.perf_counter() - t0
-    for p in table:
-        if p is not None:
-            free(p)
-    return t / len(ops)
-
-
-def mixed_ctypes(c: CtypesLibc, ops: list[tuple[int, int]], slots: int) -> float:
-    table: list[Any] = [None] * slots
-    malloc, free = c.malloc, c.free
+    malloc, free = allocator.malloc, allocator.free
     t0 = time.perf_counter()
     for i, size in ops:
         p = table[i]
@@ -203,8 +187,8 @@ def bench(quick: bool) -> dict[str, Any]:
     timers["pair floor"] = pair_timer("f(f(64))", {"f": abs}, number)
     # 2. the mixed workload
     for name, h in heaps.items():
-        timers[f"mixed {name}"] = (lambda h=h: mixed_heapviz(h, ops, slots))
-    timers["mixed ctypes"] = lambda: mixed_ctypes(c, ops, slots)
+        timers[f"mixed {name}"] = (lambda h=h: mixed(h, ops, slots))
+    timers["mixed ctypes"] = lambda: mixed(c, ops, slots)
     # 3. the API workload, strict against off (and report)
     for name in ("Heap()", "checks=report", "checks=off"):
         h = heaps[name]

@@ -793,16 +793,27 @@ static PyObject *heap_event_raw(HeapObject *self, PyObject *arg)
     return event_tuple(&e);
 }
 
+/* Two unsigned arguments of the introspection calls: (addr, n) or
+ * (start, stop). */
+static int addr_len_args(const char *fn, PyObject *const *args,
+                         Py_ssize_t nargs, unsigned long long *a,
+                         unsigned long long *n)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "%s() takes 2 arguments", fn);
+        return -1;
+    }
+    *a = PyLong_AsUnsignedLongLong(args[0]);
+    *n = PyLong_AsUnsignedLongLong(args[1]);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
 static PyObject *heap_events_range(HeapObject *self, PyObject *const *args,
                                    Py_ssize_t nargs)
 {
-    if (nargs != 2)
-        return PyErr_Format(PyExc_TypeError, "_events(start, stop)");
-    if (!hvpy_heap_alive(self))
-        return NULL;
-    unsigned long long lo = PyLong_AsUnsignedLongLong(args[0]);
-    unsigned long long hi = PyLong_AsUnsignedLongLong(args[1]);
-    if (PyErr_Occurred())
+    unsigned long long lo, hi;
+    if (!hvpy_heap_alive(self) ||
+        addr_len_args("_events", args, nargs, &lo, &hi) < 0)
         return NULL;
     PyObject *out = PyList_New(0);
     hv_event_t e;
@@ -912,13 +923,9 @@ static PyObject *heap_raw_read(HeapObject *self, PyObject *const *args,
                                Py_ssize_t nargs)
 {
     /* _raw_read(addr, n): introspection without checks (leak scan, viewer) */
-    if (nargs != 2)
-        return PyErr_Format(PyExc_TypeError, "_raw_read(addr, n)");
-    if (!hvpy_heap_alive(self))
-        return NULL;
-    unsigned long long a = PyLong_AsUnsignedLongLong(args[0]);
-    unsigned long long n = PyLong_AsUnsignedLongLong(args[1]);
-    if (PyErr_Occurred())
+    unsigned long long a, n;
+    if (!hvpy_heap_alive(self) ||
+        addr_len_args("_raw_read", args, nargs, &a, &n) < 0)
         return NULL;
     hv_region_t region;
     uint8_t *mem;
@@ -939,13 +946,9 @@ static PyObject *heap_shadow(HeapObject *self, PyObject *const *args,
                              Py_ssize_t nargs)
 {
     /* _shadow(addr, n): the per-byte states (bytes of HV_SH_*) or None */
-    if (nargs != 2)
-        return PyErr_Format(PyExc_TypeError, "_shadow(addr, n)");
-    if (!hvpy_heap_alive(self))
-        return NULL;
-    unsigned long long a = PyLong_AsUnsignedLongLong(args[0]);
-    unsigned long long n = PyLong_AsUnsignedLongLong(args[1]);
-    if (PyErr_Occurred())
+    unsigned long long a, n;
+    if (!hvpy_heap_alive(self) ||
+        addr_len_args("_shadow", args, nargs, &a, &n) < 0)
         return NULL;
     const uint8_t *sh = n ? hv_shadow(self->h, a, n) : NULL;
     if (sh == NULL || n > PY_SSIZE_T_MAX)
