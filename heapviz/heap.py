@@ -362,3 +362,8 @@ class Heap(_core.Heap):
         s = self.stats()
         return (f"<heapviz.Heap policy={self.policy} heap={s.heap_size} B in_use={s.in_use} B "
                 f"free={s.free_bytes} B blocks={s.alloc_blocks}+{s.free_blocks} free>")
+
+
+# CPython's fast call of a C method needs the method to belong to self's own type:
+# give Heap its own copies of the C methods it inherits (see heapobj.c).
+_core._own_methods(Heap)

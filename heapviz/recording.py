@@ -24,7 +24,6 @@ or the step, never anything else.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gzip
 import hashlib
 import io
@@ -322,36 +321,17 @@ def _final(h: heapviz.Heap) -> dict[str, Any]:
     return out
 
 
-class _HvConfig(ctypes.Structure):
-    """hv_config_t, as include/heapviz/heapviz.h declares it."""
-
-    _fields_ = [("size", ctypes.c_uint64), ("max_size", ctypes.c_uint64),
-                ("policy", ctypes.c_int), ("order", ctypes.c_int), ("coalesce", ctypes.c_int),
-                ("align", ctypes.c_uint32), ("base", ctypes.c_uint64),
-                ("mmap_threshold", ctypes.c_uint64), ("split_threshold", ctypes.c_uint64),
-                ("footer", ctypes.c_bool), ("magic", ctypes.c_bool), ("record", ctypes.c_bool),
-                ("shadow", ctypes.c_bool), ("debug_check", ctypes.c_bool),
-                ("ring_capacity", ctypes.c_uint32), ("history_limit", ctypes.c_uint64),
-                ("stack_size", ctypes.c_uint32)]
-
-
 def _core_config(h: heapviz.Heap) -> dict[str, Any] | None:
-    """The core's own copy of h's configuration (hv_heap_config), read through the heap's
-    capsule; None when that cannot be done."""
+    """The core's own copy of h's configuration (hv_heap_config); None when the heap
+    cannot say (closed)."""
     try:
-        lib = ctypes.CDLL(_core.__file__)
-        lib.hv_heap_config.restype = ctypes.POINTER(_HvConfig)
-        lib.hv_heap_config.argtypes = [ctypes.c_void_p]
-        get = ctypes.pythonapi.PyCapsule_GetPointer
-        get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
-        ptr = get(h._capsule(), b"heapviz._core.heap")
-        c = lib.hv_heap_config(ptr).contents
-        out = {k: getattr(c, k) for k in ("size", "max_size", "base", "mmap_threshold",
-                                          "split_threshold", "footer", "magic", "stack_size")}
-        out.update(policy=POLICIES[c.policy], order=ORDERS[c.order],
-                   coalesce=COALESCE[c.coalesce], align=int(c.align))
-    except (OSError, AttributeError, ValueError, IndexError, TypeError):
+        c = h._config()
+    except (AttributeError, ValueError):
         return None
+    out = {k: c[k] for k in ("size", "max_size", "base", "mmap_threshold",
+                             "split_threshold", "footer", "magic", "stack_size")}
+    out.update(policy=POLICIES[c["policy"]], order=ORDERS[c["order"]],
+               coalesce=COALESCE[c["coalesce"]], align=int(c["align"]))
     # A sanity check against what the heap says of itself: else the layout is not ours.
     if out["policy"] != h.policy or out["align"] != h.align or out["base"] != h.layout[
             "heap_base"]:

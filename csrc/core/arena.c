@@ -172,8 +172,8 @@ hv_err_t hv_heap_create(const hv_config_t *cfg, hv_heap_t **out,
     sections_t sec = layout_sections(cfg);
     uint64_t size = sec.size;
     hv_heap_t *h = calloc(1, sizeof *h);
-    void *map;
-    int fd, e;
+    void *map = NULL;
+    int fd = -1, e;
     if (!h) return HV_ENOMEM;
     if ((e = _hv_os_create(size, &fd, &map))) {
         free(h);

@@ -93,18 +93,12 @@ static void put(hv_heap_t *h, const hv_event_t *e)
     atomic_store_explicit(&ar->ring_head, seq + 1, memory_order_release);
 }
 
-void _hv_emit_slow(hv_heap_t *h, uint16_t kind, uint16_t flags, uint64_t addr,
-                   uint64_t size, uint64_t a, uint64_t b)
+/* The event also goes to the process-local history (a history_limit
+ * above the ring capacity). */
+void _hv_history_copy(hv_heap_t *h, const hv_event_t *e)
 {
-    hv_event_t e = {.op = h->cur_op,
-                    .kind = kind,
-                    .flags = flags,
-                    .site = h->cur_site,
-                    .addr = addr,
-                    .size = size,
-                    .a = a,
-                    .b = b};
-    put(h, &e);
+    hv_event_t *copy = history_slot(h);
+    if (copy) *copy = *e;
 }
 
 uint64_t hv_event_record(hv_heap_t *h, const hv_event_t *ev)

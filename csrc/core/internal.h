@@ -328,22 +328,59 @@ uint32_t _hv_adjust(const hv_heap_t *h, uint64_t n);
  * ---------------------------------------------------------------------- */
 void _hv_op_begin(hv_heap_t *h, uint32_t site);
 void _hv_op_end(hv_heap_t *h);
-void _hv_emit_slow(hv_heap_t *h, uint16_t kind, uint16_t flags, uint64_t addr,
-                   uint64_t size, uint64_t a, uint64_t b);
+void _hv_history_copy(hv_heap_t *h, const hv_event_t *e);
 void _hv_history_free(hv_heap_t *h);
 
-/* A step or an operation of the operation in progress. */
+/* A step or an operation of the operation in progress, written straight
+ * into its ring slot and then published (single writer: a release store
+ * of the head).  Inline: a malloc/free pair records five of these, and
+ * building each on the stack to copy it cost a store-forwarding stall. */
 static inline void _hv_emit(hv_heap_t *h, uint16_t kind, uint16_t flags,
                             uint64_t addr, uint64_t size, uint64_t a,
                             uint64_t b)
 {
-    if (h->recording) _hv_emit_slow(h, kind, flags, addr, size, a, b);
+    if (!h->recording) return;
+    hv_arena_t *ar = h->ar;
+    uint64_t seq = atomic_load_explicit(&ar->ring_head, memory_order_relaxed);
+    hv_event_t *slot = &h->ring[seq & ar->ring_mask];
+    slot->seq = seq;
+    slot->op = h->cur_op;
+    slot->kind = kind;
+    slot->flags = flags;
+    slot->site = h->cur_site;
+    slot->addr = addr;
+    slot->size = size;
+    slot->a = a;
+    slot->b = b;
+    if (h->hist_limit && !h->hist_in_ring) _hv_history_copy(h, slot);
+    atomic_store_explicit(&ar->ring_head, seq + 1, memory_order_release);
 }
 
 /* ------------------------------------------------------------------------
  * shadow.c — per-byte state (only when cfg.shadow)
  * ---------------------------------------------------------------------- */
-void _hv_shadow_fill(hv_heap_t *h, uint64_t roff, uint64_t len, uint8_t st);
+/* Most fills are a few bytes (a header, a footer): two overlapping stores
+ * beat a call to memset, and inline the allocator's constant cases fold. */
+static inline void _hv_shadow_fill(hv_heap_t *h, uint64_t roff, uint64_t len,
+                                   uint8_t st)
+{
+    uint8_t *p = h->shadow + roff;
+    if (!h->shadow_on || !len) return;
+    if (len > 16) {
+        memset(p, st, len);
+    } else if (len >= 8) {
+        uint64_t v = st * 0x0101010101010101ull;
+        memcpy(p, &v, 8);
+        memcpy(p + len - 8, &v, 8);
+    } else if (len >= 4) {
+        uint32_t v = st * 0x01010101u;
+        memcpy(p, &v, 4);
+        memcpy(p + len - 4, &v, 4);
+    } else {
+        for (uint64_t i = 0; i < len; i++)
+            p[i] = st;
+    }
+}
 void _hv_shadow_free_block(hv_heap_t *h, uint32_t off, uint32_t size);
 void _hv_shadow_merge(hv_heap_t *h, uint32_t left, uint32_t right,
                       uint32_t right_size);

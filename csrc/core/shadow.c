@@ -11,28 +11,6 @@
  * The binding writes INIT through hv_shadow_set when a student stores. */
 #include "block.h"
 
-/* Most fills are a few bytes (a header, a footer): two overlapping
- * stores beat a call to memset. */
-void _hv_shadow_fill(hv_heap_t *h, uint64_t roff, uint64_t len, uint8_t st)
-{
-    uint8_t *p = h->shadow + roff;
-    if (!h->shadow_on || !len) return;
-    if (len > 16) {
-        memset(p, st, len);
-    } else if (len >= 8) {
-        uint64_t v = st * 0x0101010101010101ull;
-        memcpy(p, &v, 8);
-        memcpy(p + len - 8, &v, 8);
-    } else if (len >= 4) {
-        uint32_t v = st * 0x01010101u;
-        memcpy(p, &v, 4);
-        memcpy(p + len - 4, &v, 4);
-    } else {
-        for (uint64_t i = 0; i < len; i++)
-            p[i] = st;
-    }
-}
-
 /* Header plus the two links. */
 static uint32_t meta_len(const hv_heap_t *h)
 {

@@ -50,6 +50,8 @@ typedef struct root_map root_map_t;
 
 typedef struct module_state module_state;
 
+#define HVPY_SPARE_POINTERS 64
+
 typedef struct HeapObject {
     PyObject_HEAD
     hv_heap_t *h;          /* NULL once closed                          */
@@ -91,6 +93,10 @@ struct module_state {
     PyObject *heaps;       /* list of weakrefs to open heaps (wild ptrs) */
     PyObject *pkg_prefix;  /* str: directory of the heapviz package     */
     PyObject *segv_type;   /* heapviz.SegmentationFault (set by Python) */
+    /* dead Pointers kept for reuse (they hold no references): every malloc
+       makes a Pointer and most die soon, as floats do in CPython */
+    PointerObject *spare[HVPY_SPARE_POINTERS];
+    int nspare;
 };
 
 module_state *hvpy_state_of_type(PyTypeObject *tp);
@@ -110,6 +116,7 @@ HeapObject *hvpy_heap_for_address(module_state *st, uint64_t addr);
 
 /* heapobj.c */
 extern PyType_Spec hvpy_heap_spec;
+int hvpy_heap_own_methods(PyTypeObject *cls);
 int hvpy_heap_alive(HeapObject *self); /* 0 + exception when closed */
 
 /* pointer.c */
@@ -120,6 +127,7 @@ PyObject *hvpy_pointer_new(module_state *st, HeapObject *heap, uint64_t addr,
 PyObject *hvpy_pointer_retype(PointerObject *p, uint64_t addr, int tcode,
                               uint32_t tsize, PyObject *pointee);
 int hvpy_is_pointer(module_state *st, PyObject *o);
+void hvpy_pointer_spares_free(module_state *st);
 
 /* access.c */
 PyObject *hvpy_ptr_getitem(PyObject *self, PyObject *key);

@@ -89,6 +89,26 @@ static PyObject *core_set_hooks(PyObject *module, PyObject *const *args,
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(own_methods_doc,
+             "_own_methods(cls)\n\n"
+             "Called once by heapviz/heap.py: give the subclass cls of "
+             "_core.Heap its own\ndescriptors for the C methods, so that "
+             "CPython's fast call path applies\nto its instances.");
+
+static PyObject *core_own_methods(PyObject *module, PyObject *arg)
+{
+    module_state *st = hvpy_state(module);
+    if (!PyType_Check(arg) ||
+        !PyType_IsSubtype((PyTypeObject *)arg, st->heap_type)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "_own_methods() takes a subclass of _core.Heap");
+        return NULL;
+    }
+    if (hvpy_heap_own_methods((PyTypeObject *)arg) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef core_methods[] = {
     {"sizeof", core_sizeof, METH_O, sizeof_doc},
     {"memcpy", (PyCFunction)(void (*)(void))hvpy_memcpy, METH_FASTCALL,
@@ -98,6 +118,7 @@ static PyMethodDef core_methods[] = {
      "memset(dst, c, n) -> dst\n\nFill n bytes with the byte c."},
     {"_set_hooks", (PyCFunction)(void (*)(void))core_set_hooks,
      METH_FASTCALL, set_hooks_doc},
+    {"_own_methods", core_own_methods, METH_O, own_methods_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -200,6 +221,7 @@ static int core_clear(PyObject *m)
     Py_CLEAR(st->heaps);
     Py_CLEAR(st->pkg_prefix);
     Py_CLEAR(st->segv_type);
+    hvpy_pointer_spares_free(st);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "binding.h"
 
 #include <stddef.h>
+#include <string.h>
 #include <stdio.h>
 
 int hvpy_is_pointer(module_state *st, PyObject *o)
@@ -17,11 +18,21 @@ int hvpy_is_pointer(module_state *st, PyObject *o)
     return PyObject_TypeCheck(o, st->pointer_type);
 }
 
-static PointerObject *alloc_pointer(PyTypeObject *tp)
+/* A fresh Pointer: a spare one when there is (zeroed and given its type
+ * back, as tp_alloc would), else tp_alloc's. */
+static PointerObject *alloc_pointer(module_state *st, PyTypeObject *tp)
 {
-    PointerObject *p = (PointerObject *)tp->tp_alloc(tp, 0);
-    if (p == NULL)
-        return NULL;
+    PointerObject *p;
+    if (st != NULL && st->nspare > 0 && tp == st->pointer_type) {
+        p = st->spare[--st->nspare];
+        memset((char *)p + sizeof(PyObject), 0,
+               sizeof *p - sizeof(PyObject));
+        PyObject_Init((PyObject *)p, tp); /* a reference to tp, refcnt 1 */
+    } else {
+        p = (PointerObject *)tp->tp_alloc(tp, 0);
+        if (p == NULL)
+            return NULL;
+    }
     p->tcode = T_BYTE;
     p->tsize = 1;
     return p;
@@ -31,7 +42,7 @@ PyObject *hvpy_pointer_new(module_state *st, HeapObject *heap, uint64_t addr,
                            uint64_t bstart, uint64_t pstart, uint64_t seq,
                            int prov)
 {
-    PointerObject *p = alloc_pointer(st->pointer_type);
+    PointerObject *p = alloc_pointer(st, st->pointer_type);
     if (p == NULL)
         return NULL;
     p->heap = (HeapObject *)Py_XNewRef((PyObject *)heap);
@@ -48,7 +59,8 @@ PyObject *hvpy_pointer_new(module_state *st, HeapObject *heap, uint64_t addr,
 PyObject *hvpy_pointer_retype(PointerObject *p, uint64_t addr, int tcode,
                               uint32_t tsize, PyObject *pointee)
 {
-    PointerObject *q = alloc_pointer(Py_TYPE(p));
+    PointerObject *q = alloc_pointer(p->heap != NULL ? p->heap->st : NULL,
+                                     Py_TYPE(p));
     if (q == NULL)
         return NULL;
     q->heap = (HeapObject *)Py_XNewRef((PyObject *)p->heap);
@@ -114,7 +126,7 @@ static PyObject *pointer_tp_new(PyTypeObject *tp, PyObject *args,
         uint64_t addr = 0;
         if (value != NULL && value != Py_None && parse_address(value, &addr) < 0)
             return NULL;
-        p = alloc_pointer(tp);
+        p = alloc_pointer(st, tp);
         if (p == NULL)
             return NULL;
         p->addr = addr;
@@ -139,11 +151,23 @@ static PyObject *pointer_tp_new(PyTypeObject *tp, PyObject *args,
 static void pointer_dealloc(PointerObject *p)
 {
     PyTypeObject *tp = Py_TYPE(p);
+    /* valid until tp goes: the type holds its module, the module its state */
+    module_state *st = p->heap != NULL ? p->heap->st : NULL;
     hvpy_root_drop(p);
     Py_XDECREF(p->heap);
     Py_XDECREF(p->pointee);
-    tp->tp_free((PyObject *)p);
+    if (st != NULL && tp == st->pointer_type &&
+        st->nspare < HVPY_SPARE_POINTERS)
+        st->spare[st->nspare++] = p;
+    else
+        tp->tp_free((PyObject *)p);
     Py_DECREF(tp); /* instances of heap types own a type reference */
+}
+
+void hvpy_pointer_spares_free(module_state *st)
+{
+    while (st->nspare > 0)
+        PyObject_Free(st->spare[--st->nspare]);
 }
 
 /* --- numbers ----------------------------------------------------------- */

@@ -23,6 +23,11 @@ struct site_cache {
     site_entry_t *slots;
     size_t mask;  /* capacity - 1, capacity a power of two */
     size_t used;
+    /* the last two answers (a loop asks the same lines again, and
+       h.free(h.malloc(n)) is two of them); their code objects are kept
+       alive by the table */
+    site_entry_t last[2];
+    int older; /* which of last[] to replace next */
 };
 
 site_cache_t *hvpy_sites_new(void)
@@ -107,17 +112,30 @@ static uint32_t intern_frame(HeapObject *heap, PyFrameObject *f,
 
 #define SITE_INTERNAL UINT32_MAX
 
+static void remember(site_cache_t *c, const site_entry_t *e)
+{
+    c->last[c->older] = *e;
+    c->older ^= 1;
+}
+
 /* The site of one frame, from the cache or computed and cached. */
 static uint32_t frame_site(HeapObject *heap, PyFrameObject *f)
 {
     site_cache_t *c = heap->sites;
     PyCodeObject *code = PyFrame_GetCode(f);
     int lasti = PyFrame_GetLasti(f);
+    for (int k = 0; k < 2; k++) {
+        if (c->last[k].code == (PyObject *)code && c->last[k].lasti == lasti) {
+            Py_DECREF(code);
+            return c->last[k].site;
+        }
+    }
     size_t i = slot_of(c, (PyObject *)code, lasti);
     for (; c->slots[i].code != NULL; i = (i + 1) & c->mask) {
         if (c->slots[i].code == (PyObject *)code &&
             c->slots[i].lasti == lasti) {
             Py_DECREF(code);
+            remember(c, &c->slots[i]);
             return c->slots[i].site;
         }
     }
@@ -136,6 +154,7 @@ static uint32_t frame_site(HeapObject *heap, PyFrameObject *f)
     c->slots[i].lasti = lasti;
     c->slots[i].site = site;
     c->used++;
+    remember(c, &c->slots[i]);
     return site;
 }
 
