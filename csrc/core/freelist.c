@@ -34,15 +34,11 @@ static void mark(hv_heap_t *h, int list, bool nonempty)
 /* Does block a belong before block b in the list's order? */
 static bool before(const hv_heap_t *h, uint32_t a, uint32_t b)
 {
-    uint32_t sa = _hv_bsize(_hv_hdr(h, a)), sb = _hv_bsize(_hv_hdr(h, b));
-    switch (h->order) {
-    case HV_ORDER_SIZE:
-        return sa < sb || (sa == sb && a < b);
-    case HV_ORDER_SIZE_DESC:
-        return sa > sb || (sa == sb && a < b);
-    default:
+    if (h->order != HV_ORDER_SIZE && h->order != HV_ORDER_SIZE_DESC)
         return a < b;
-    }
+    uint32_t sa = _hv_bsize(_hv_hdr(h, a)), sb = _hv_bsize(_hv_hdr(h, b));
+    if (h->order == HV_ORDER_SIZE) return sa < sb || (sa == sb && a < b);
+    return sa > sb || (sa == sb && a < b);
 }
 
 /* A list entry we may follow: inside the heap and marked free. */

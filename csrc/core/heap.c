@@ -63,6 +63,8 @@ static void commit_alloc(hv_heap_t *h, uint32_t off, uint64_t n, uint8_t st)
 {
     hv_arena_t *ar = h->ar;
     uint32_t size = _hv_bsize(_hv_hdr(h, off));
+    h->fresh_op = h->cur_op;
+    h->fresh_off = off;
     _hv_side_live(_hv_side(h, off), off, h->cur_op, h->cur_site, (uint32_t)n,
                   HV_SIDE_LIVE);
     ar->c.in_use += size;

@@ -23,6 +23,37 @@ static hv_err_t slow_ident(const hv_heap_t *h, hv_addr_t payload,
     return HV_OK;
 }
 
+bool hv_block_fresh(const hv_heap_t *h, hv_addr_t payload, hv_addr_t *start,
+                    uint64_t *seq)
+{
+    if (h->readonly || h->fresh_op == 0 || h->fresh_op != h->ar->c.ops ||
+        _hv_uaddr(h, h->fresh_off + h->hs) != payload)
+        return false;
+    *start = _hv_uaddr(h, h->fresh_off);
+    *seq = h->fresh_op;
+    return true;
+}
+
+bool hv_block_live(const hv_heap_t *h, hv_addr_t payload, hv_addr_t start,
+                   uint64_t seq)
+{
+    uint32_t off = (uint32_t)(payload - h->base - h->hs);
+    if (payload >= h->base + h->hs && payload - h->base < h->ar->brk &&
+        _hv_start_ok(h, off)) {
+        const hv_side_t *s = _hv_side(h, off);
+        uint32_t flags = _hv_side_flags(s, off);
+        if ((flags & HV_SIDE_LIVE) && _hv_balloc(_hv_hdr(h, off)))
+            return !(flags & HV_SIDE_SBRK) && _hv_uaddr(h, off) == start &&
+                   _hv_side_seq(h, s) == seq; /* the common case */
+    }
+    hv_addr_t st;
+    uint64_t sq;
+    hv_block_state_t state;
+    return hv_block_ident(h, payload, &st, &sq, &state, NULL) == HV_OK &&
+           st == start && sq == seq &&
+           (state == HV_BLOCK_ALLOCATED || state == HV_BLOCK_MMAPPED);
+}
+
 hv_err_t hv_block_ident(const hv_heap_t *h, hv_addr_t payload, hv_addr_t *start,
                         uint64_t *seq, hv_block_state_t *state,
                         uint64_t *requested)

@@ -209,6 +209,8 @@ struct hv_heap {
     /* the operation in progress (events share its op and site) */
     uint64_t cur_op;
     uint32_t cur_site;
+    uint64_t fresh_op;  /* the operation that made the heap block at */
+    uint32_t fresh_off; /* fresh_off (see hv_block_fresh)          */
 
     /* process-local history: a buffer that grows up to history_limit,
      * then wraps (event seq s lives at hist[s % hist_cap]) */
@@ -359,28 +361,7 @@ static inline void _hv_emit(hv_heap_t *h, uint16_t kind, uint16_t flags,
 /* ------------------------------------------------------------------------
  * shadow.c — per-byte state (only when cfg.shadow)
  * ---------------------------------------------------------------------- */
-/* Most fills are a few bytes (a header, a footer): two overlapping stores
- * beat a call to memset, and inline the allocator's constant cases fold. */
-static inline void _hv_shadow_fill(hv_heap_t *h, uint64_t roff, uint64_t len,
-                                   uint8_t st)
-{
-    uint8_t *p = h->shadow + roff;
-    if (!h->shadow_on || !len) return;
-    if (len > 16) {
-        memset(p, st, len);
-    } else if (len >= 8) {
-        uint64_t v = st * 0x0101010101010101ull;
-        memcpy(p, &v, 8);
-        memcpy(p + len - 8, &v, 8);
-    } else if (len >= 4) {
-        uint32_t v = st * 0x01010101u;
-        memcpy(p, &v, 4);
-        memcpy(p + len - 4, &v, 4);
-    } else {
-        for (uint64_t i = 0; i < len; i++)
-            p[i] = st;
-    }
-}
+void _hv_shadow_fill(hv_heap_t *h, uint64_t roff, uint64_t len, uint8_t st);
 void _hv_shadow_free_block(hv_heap_t *h, uint32_t off, uint32_t size);
 void _hv_shadow_merge(hv_heap_t *h, uint32_t left, uint32_t right,
                       uint32_t right_size);

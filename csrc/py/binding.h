@@ -156,7 +156,7 @@ uint32_t hvpy_current_site(HeapObject *heap);
 PyObject *hvpy_site_tuple(HeapObject *heap, uint32_t site);
 
 /* roots.c */
-root_map_t *hvpy_roots_new(void);
+root_map_t *hvpy_roots_new(uint64_t heap_base, uint64_t heap_max);
 void hvpy_roots_free(root_map_t *m);
 void hvpy_root_add(PointerObject *p);
 void hvpy_root_drop(PointerObject *p);

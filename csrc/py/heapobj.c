@@ -110,7 +110,9 @@ static int heap_init(HeapObject *self, PyObject *args, PyObject *kwds)
     self->checks = checks;
     self->st = hvpy_state_of_type(Py_TYPE(self));
     self->sites = hvpy_sites_new();
-    self->roots = hvpy_roots_new();
+    hv_layout_t lay;
+    hv_heap_layout(self->h, &lay);
+    self->roots = hvpy_roots_new(lay.heap_base, cfg.max_size);
     self->prov = PyDict_New();
     if (self->sites == NULL || self->roots == NULL || self->prov == NULL) {
         PyErr_NoMemory();
@@ -301,9 +303,10 @@ static PyObject *block_pointer(HeapObject *self, uint64_t payload)
         return Py_NewRef(st->null);
     hv_addr_t start;
     uint64_t seq;
-    hv_block_state_t state;
-    if (hv_block_ident(self->h, payload, &start, &seq, &state, NULL) !=
-        HV_OK) {
+    hv_block_state_t state = HV_BLOCK_ALLOCATED;
+    if (!hv_block_fresh(self->h, payload, &start, &seq) &&
+        hv_block_ident(self->h, payload, &start, &seq, &state, NULL) !=
+            HV_OK) {
         PyErr_SetString(PyExc_RuntimeError,
                         "heapviz: the allocator returned an address in no "
                         "block (please report this bug)");
@@ -369,14 +372,9 @@ static int judge_free(HeapObject *self, PointerObject *p)
         return 0; /* wild: the core decides (HV_EBADFREE / DOUBLEFREE) */
     if (p->addr != p->pstart)
         return HV_ERR_INVALID_FREE; /* interior pointer */
-    hv_addr_t start;
-    uint64_t seq;
-    hv_block_state_t state;
-    int live = hv_block_ident(self->h, p->pstart, &start, &seq, &state, NULL) ==
-                   HV_OK &&
-               start == p->bstart && seq == p->seq &&
-               (state == HV_BLOCK_ALLOCATED || state == HV_BLOCK_MMAPPED);
-    return live ? 0 : HV_ERR_DOUBLE_FREE;
+    return hv_block_live(self->h, p->pstart, p->bstart, p->seq)
+               ? 0
+               : HV_ERR_DOUBLE_FREE;
 }
 
 /* Validate before free/realloc.  Returns 1 to go on, 0 to skip the call

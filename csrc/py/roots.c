@@ -2,10 +2,17 @@
  *
  * Leak detection needs roots (valgrind scans registers and the stack; our
  * roots are the live Pointer objects).  Each Pointer derived from a block
- * counts once for that block's start; the count lives in an open-addressing
- * map keyed by block start.  When a count drops to zero while the block is
- * still allocated and no heap word points into it, the block has just been
- * lost: a "lost" event records the line where it happened.
+ * counts once for that block's start.  When a count drops to zero while the
+ * block is still allocated and no heap word points into it, the block has
+ * just been lost: a "lost" event records the line where it happened.
+ *
+ * Every malloc makes a Pointer and every Pointer's death drops a count, so
+ * heap blocks are counted without hashing: at most one block starts in each
+ * 16 bytes of heap (as in the core's side table), so a slot per 16 bytes,
+ * in chunks of 64 KiB of heap made on first use.  A slot belongs to one
+ * allocation (its seq): a Pointer of an older allocation that started in
+ * the same 16 bytes finds another seq and is not counted.  Blocks outside
+ * the heap (mmapped chunks) go to an open-addressing map keyed by start.
  */
 #include "binding.h"
 
@@ -19,21 +26,30 @@ typedef struct {
     uint32_t starts; /* of those, how many point at the payload start */
 } root_slot_t;
 
+#define CHUNK_SLOTS 4096 /* 64 KiB of heap */
+
 struct root_map {
-    root_slot_t *slots;
+    root_slot_t *slots; /* the map: blocks outside the heap */
     size_t mask;
     size_t used;
+    uint64_t heap_base, heap_end; /* the dense part: heap blocks */
+    root_slot_t **chunks;         /* NULL until a Pointer lands there */
+    size_t nchunks;
 };
 
-root_map_t *hvpy_roots_new(void)
+root_map_t *hvpy_roots_new(uint64_t heap_base, uint64_t heap_max)
 {
     root_map_t *m = calloc(1, sizeof *m);
     if (m == NULL)
         return NULL;
+    m->heap_base = heap_base;
+    m->heap_end = heap_base + heap_max;
+    m->nchunks = (size_t)((heap_max / 16 + CHUNK_SLOTS - 1) / CHUNK_SLOTS);
+    m->chunks = calloc(m->nchunks ? m->nchunks : 1, sizeof *m->chunks);
     m->slots = calloc(64, sizeof *m->slots);
     m->mask = 63;
-    if (m->slots == NULL) {
-        free(m);
+    if (m->slots == NULL || m->chunks == NULL) {
+        hvpy_roots_free(m);
         return NULL;
     }
     return m;
@@ -43,8 +59,26 @@ void hvpy_roots_free(root_map_t *m)
 {
     if (m == NULL)
         return;
+    for (size_t i = 0; m->chunks != NULL && i < m->nchunks; i++)
+        free(m->chunks[i]);
+    free(m->chunks);
     free(m->slots);
     free(m);
+}
+
+/* The dense slot of a heap block start (NULL: outside the heap, or its
+ * chunk is not made and `make` is false or fails). */
+static root_slot_t *dense(root_map_t *m, uint64_t bstart, bool make,
+                          bool *in_heap)
+{
+    *in_heap = bstart >= m->heap_base && bstart < m->heap_end;
+    if (!*in_heap)
+        return NULL;
+    uint64_t idx = (bstart - m->heap_base) >> 4;
+    root_slot_t **chunk = &m->chunks[idx / CHUNK_SLOTS];
+    if (*chunk == NULL && make)
+        *chunk = calloc(CHUNK_SLOTS, sizeof **chunk);
+    return *chunk != NULL ? &(*chunk)[idx % CHUNK_SLOTS] : NULL;
 }
 
 static size_t hash(uint64_t k, size_t mask)
@@ -108,6 +142,19 @@ static void erase(root_map_t *m, root_slot_t *s)
     m->used--;
 }
 
+/* Count p for its block; a slot of an older allocation starts afresh. */
+static void count_in(root_slot_t *s, PointerObject *p)
+{
+    uint32_t start = p->addr == p->pstart;
+    if (s->count > 0 && s->key == p->bstart && s->seq == p->seq) {
+        s->count++;
+        s->starts += start;
+    } else {
+        *s = (root_slot_t){p->bstart, p->seq, 1, start};
+    }
+    p->rooted = 1;
+}
+
 void hvpy_root_add(PointerObject *p)
 {
     HeapObject *heap = p->heap;
@@ -115,17 +162,16 @@ void hvpy_root_add(PointerObject *p)
         p->bstart == 0)
         return;
     root_map_t *m = heap->roots;
-    root_slot_t *s = find(m, p->bstart);
-    uint32_t start = p->addr == p->pstart;
-    if (s != NULL && s->seq == p->seq) {
-        s->count++;
-        s->starts += start;
-        p->rooted = 1;
+    bool in_heap;
+    root_slot_t *s = dense(m, p->bstart, true, &in_heap);
+    if (in_heap) {
+        if (s != NULL) /* else untracked: leak reports may be less precise */
+            count_in(s, p);
         return;
     }
-    if (s != NULL) { /* a stale count from a freed allocation */
-        *s = (root_slot_t){p->bstart, p->seq, 1, start};
-        p->rooted = 1;
+    s = find(m, p->bstart);
+    if (s != NULL) {
+        count_in(s, p);
         return;
     }
     if ((m->used + 1) * 2 > m->mask + 1 && grow(m) < 0)
@@ -133,7 +179,8 @@ void hvpy_root_add(PointerObject *p)
     size_t i = hash(p->bstart, m->mask);
     while (m->slots[i].key != 0)
         i = (i + 1) & m->mask;
-    m->slots[i] = (root_slot_t){p->bstart, p->seq, 1, start};
+    m->slots[i] = (root_slot_t){p->bstart, p->seq, 1,
+                                p->addr == p->pstart};
     m->used++;
     p->rooted = 1;
 }
@@ -202,20 +249,33 @@ static void record_lost(HeapObject *heap, uint64_t bstart, uint64_t pstart,
     PyErr_Restore(et, ev_, tb);
 }
 
+/* The slot counting block bstart's allocation seq, or NULL. */
+static root_slot_t *slot_of(root_map_t *m, uint64_t bstart, uint64_t seq)
+{
+    bool in_heap;
+    root_slot_t *s = dense(m, bstart, false, &in_heap);
+    if (!in_heap)
+        s = find(m, bstart);
+    return s != NULL && s->count > 0 && s->key == bstart && s->seq == seq
+               ? s
+               : NULL;
+}
+
 void hvpy_root_drop(PointerObject *p)
 {
     HeapObject *heap = p->heap;
     if (!p->rooted || heap == NULL || heap->roots == NULL)
         return;
     p->rooted = 0;
-    root_slot_t *s = find(heap->roots, p->bstart);
-    if (s == NULL || s->seq != p->seq)
+    root_slot_t *s = slot_of(heap->roots, p->bstart, p->seq);
+    if (s == NULL)
         return;
     s->starts -= (p->addr == p->pstart && s->starts > 0);
     if (--s->count > 0)
         return;
     uint64_t seq = s->seq;
-    erase(heap->roots, s);
+    if (s->key < heap->roots->heap_base || s->key >= heap->roots->heap_end)
+        erase(heap->roots, s);
     if (heap->h != NULL && heap->checks != CHECKS_OFF)
         record_lost(heap, p->bstart, p->pstart, seq);
 }
@@ -224,8 +284,23 @@ uint32_t hvpy_root_count(HeapObject *heap, uint64_t bstart)
 {
     if (heap->roots == NULL)
         return 0;
-    root_slot_t *s = find(heap->roots, bstart);
-    return s == NULL ? 0 : s->count;
+    bool in_heap;
+    root_slot_t *s = dense(heap->roots, bstart, false, &in_heap);
+    if (!in_heap)
+        s = find(heap->roots, bstart);
+    return s != NULL && s->key == bstart ? s->count : 0;
+}
+
+static int append_slot(PyObject *out, const root_slot_t *s)
+{
+    if (s->key == 0 || s->count == 0)
+        return 0;
+    PyObject *t = Py_BuildValue("(KKII)", (unsigned long long)s->key,
+                                (unsigned long long)s->seq,
+                                (unsigned)s->count, (unsigned)s->starts);
+    int rc = t == NULL ? -1 : PyList_Append(out, t);
+    Py_XDECREF(t);
+    return rc;
 }
 
 /* [(block start, seq, pointers, pointers at the payload start)] */
@@ -235,20 +310,15 @@ PyObject *hvpy_roots_list(HeapObject *heap)
     if (out == NULL || heap->roots == NULL)
         return out;
     root_map_t *m = heap->roots;
-    for (size_t i = 0; i <= m->mask; i++) {
-        if (m->slots[i].key == 0)
-            continue;
-        PyObject *t = Py_BuildValue("(KKII)",
-                                    (unsigned long long)m->slots[i].key,
-                                    (unsigned long long)m->slots[i].seq,
-                                    (unsigned)m->slots[i].count,
-                                    (unsigned)m->slots[i].starts);
-        if (t == NULL || PyList_Append(out, t) < 0) {
-            Py_XDECREF(t);
-            Py_DECREF(out);
-            return NULL;
-        }
-        Py_DECREF(t);
-    }
+    for (size_t c = 0; c < m->nchunks; c++)
+        for (size_t i = 0; m->chunks[c] != NULL && i < CHUNK_SLOTS; i++)
+            if (append_slot(out, &m->chunks[c][i]) < 0)
+                goto fail;
+    for (size_t i = 0; i <= m->mask; i++)
+        if (append_slot(out, &m->slots[i]) < 0)
+            goto fail;
     return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
 }

@@ -118,23 +118,15 @@ static void remember(site_cache_t *c, const site_entry_t *e)
     c->older ^= 1;
 }
 
-/* The site of one frame, from the cache or computed and cached. */
-static uint32_t frame_site(HeapObject *heap, PyFrameObject *f)
+/* The site of (code, lasti) from the table, or computed and cached. */
+static uint32_t lookup(HeapObject *heap, PyFrameObject *f, PyCodeObject *code,
+                       int lasti)
 {
     site_cache_t *c = heap->sites;
-    PyCodeObject *code = PyFrame_GetCode(f);
-    int lasti = PyFrame_GetLasti(f);
-    for (int k = 0; k < 2; k++) {
-        if (c->last[k].code == (PyObject *)code && c->last[k].lasti == lasti) {
-            Py_DECREF(code);
-            return c->last[k].site;
-        }
-    }
     size_t i = slot_of(c, (PyObject *)code, lasti);
     for (; c->slots[i].code != NULL; i = (i + 1) & c->mask) {
         if (c->slots[i].code == (PyObject *)code &&
             c->slots[i].lasti == lasti) {
-            Py_DECREF(code);
             remember(c, &c->slots[i]);
             return c->slots[i].site;
         }
@@ -142,20 +134,33 @@ static uint32_t frame_site(HeapObject *heap, PyFrameObject *f)
     uint32_t site = is_internal(heap, code) ? SITE_INTERNAL
                                             : intern_frame(heap, f, code);
     if ((c->used + 1) * 2 > c->mask + 1) {
-        if (grow(c) < 0) {
-            Py_DECREF(code);
+        if (grow(c) < 0)
             return site; /* keep working uncached */
-        }
         i = slot_of(c, (PyObject *)code, lasti);
         while (c->slots[i].code != NULL)
             i = (i + 1) & c->mask;
     }
-    c->slots[i].code = (PyObject *)code; /* the cache keeps this reference */
+    c->slots[i].code = Py_NewRef((PyObject *)code); /* the table's own */
     c->slots[i].lasti = lasti;
     c->slots[i].site = site;
     c->used++;
     remember(c, &c->slots[i]);
     return site;
+}
+
+/* The site of one frame: the last two answers first (inline: the common
+ * case of every malloc and free). */
+static inline uint32_t frame_site(HeapObject *heap, PyFrameObject *f)
+{
+    site_cache_t *c = heap->sites;
+    PyCodeObject *code = PyFrame_GetCode(f);
+    Py_DECREF(code); /* borrowed from here on: the frame holds it */
+    int lasti = PyFrame_GetLasti(f);
+    if (c->last[0].code == (PyObject *)code && c->last[0].lasti == lasti)
+        return c->last[0].site;
+    if (c->last[1].code == (PyObject *)code && c->last[1].lasti == lasti)
+        return c->last[1].site;
+    return lookup(heap, f, code, lasti);
 }
 
 uint32_t hvpy_current_site(HeapObject *heap)

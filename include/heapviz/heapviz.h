@@ -255,6 +255,18 @@ hv_err_t hv_block_at(const hv_heap_t *h, hv_addr_t start, hv_block_t *out);
 hv_err_t hv_block_ident(const hv_heap_t *h, hv_addr_t payload, hv_addr_t *start,
                         uint64_t *seq, hv_block_state_t *state,
                         uint64_t *requested);
+/* Is the payload at `payload` still the allocation made by operation `seq`
+ * of the block starting at `start`, and allocated (or an mmapped chunk)?
+ * free()'s double-free test, as hv_block_ident answers it but without
+ * describing the block. */
+bool hv_block_live(const hv_heap_t *h, hv_addr_t payload, hv_addr_t start,
+                   uint64_t seq);
+/* When `payload` is the heap block the last operation allocated (malloc,
+ * calloc, or a realloc that moved): its start and the operation number,
+ * as hv_block_ident would say, without looking at the block; else false.
+ * The binding's hot path: every malloc makes a Pointer. */
+bool hv_block_fresh(const hv_heap_t *h, hv_addr_t payload, hv_addr_t *start,
+                    uint64_t *seq);
 
 /* ------------------------------------------------------------------------
  * Memory access for the binding: user address -> real bytes.
