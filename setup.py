@@ -33,7 +33,7 @@ else:
     # Link-time optimization across the core's one-file-per-concept sources, and
     # hidden symbols so that calls inside the extension may be inlined: together a
     # fifth off the malloc/free hot path (bench/RESULTS.md).
-    cflags += ["-O3", "-fvisibility=hidden"]
+    cflags += ["-O3", "-fvisibility=hidden", "-fno-plt"]
     if not SANITIZE:
         cflags.append("-flto=auto")
         ldflags.append("-flto=auto")

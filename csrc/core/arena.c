@@ -156,6 +156,7 @@ static void init_state(hv_heap_t *h)
     ar->mean_request = 256;
     h->hist_limit = ar->cfg.history_limit;
     h->hist_in_ring = h->hist_limit && h->hist_limit <= ar->cfg.ring_capacity;
+    h->hist_copy = h->hist_limit && !h->hist_in_ring;
     if (h->pol->init)
         h->pol->init(h);
     else

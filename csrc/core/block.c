@@ -166,8 +166,11 @@ hv_err_t _hv_block_free(hv_heap_t *h, uint32_t *off)
     _hv_put_ftr(h, cur, size, w & ~HV_BIT_ALLOC);
     _hv_shadow_free_block(h, cur, size);
     bool merge = h->ar->cfg.coalesce == HV_COALESCE_IMMEDIATE;
+    uint32_t end = cur + size;
     hv_err_t err = _hv_block_join(h, &cur, merge);
-    if (!err) _hv_block_tell_next(h, cur, _hv_bsize(_hv_hdr(h, cur)), false);
+    uint32_t nsize = _hv_bsize(_hv_hdr(h, cur));
+    /* a free block swallowed after us already told its successor */
+    if (!err && cur + nsize == end) _hv_block_tell_next(h, cur, nsize, false);
     *off = cur;
     return err;
 }

@@ -34,6 +34,18 @@ bool hv_block_fresh(const hv_heap_t *h, hv_addr_t payload, hv_addr_t *start,
     return true;
 }
 
+/* Kept out of line, so that the fast path below needs no stack frame. */
+__attribute__((noinline)) static bool
+live_slow(const hv_heap_t *h, hv_addr_t payload, hv_addr_t start, uint64_t seq)
+{
+    hv_addr_t st;
+    uint64_t sq;
+    hv_block_state_t state;
+    return hv_block_ident(h, payload, &st, &sq, &state, NULL) == HV_OK &&
+           st == start && sq == seq &&
+           (state == HV_BLOCK_ALLOCATED || state == HV_BLOCK_MMAPPED);
+}
+
 bool hv_block_live(const hv_heap_t *h, hv_addr_t payload, hv_addr_t start,
                    uint64_t seq)
 {
@@ -42,16 +54,14 @@ bool hv_block_live(const hv_heap_t *h, hv_addr_t payload, hv_addr_t start,
         _hv_start_ok(h, off)) {
         const hv_side_t *s = _hv_side(h, off);
         uint32_t flags = _hv_side_flags(s, off);
-        if ((flags & HV_SIDE_LIVE) && _hv_balloc(_hv_hdr(h, off)))
+        uint32_t w = _hv_hdr(h, off);
+        if ((flags & HV_SIDE_LIVE) && _hv_balloc(w))
             return !(flags & HV_SIDE_SBRK) && _hv_uaddr(h, off) == start &&
                    _hv_side_seq(h, s) == seq; /* the common case */
+        if ((flags & HV_SIDE_FREED) && !_hv_balloc(w))
+            return false; /* freed and not reused (as hv_block_ident) */
     }
-    hv_addr_t st;
-    uint64_t sq;
-    hv_block_state_t state;
-    return hv_block_ident(h, payload, &st, &sq, &state, NULL) == HV_OK &&
-           st == start && sq == seq &&
-           (state == HV_BLOCK_ALLOCATED || state == HV_BLOCK_MMAPPED);
+    return live_slow(h, payload, start, seq);
 }
 
 hv_err_t hv_block_ident(const hv_heap_t *h, hv_addr_t payload, hv_addr_t *start,

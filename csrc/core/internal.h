@@ -220,6 +220,8 @@ struct hv_heap {
     uint64_t hist_limit;
     bool hist_in_ring; /* history_limit <= ring capacity: the ring itself
                           is the history, and events are stored once      */
+    bool hist_copy;    /* a history and not in the ring: each event is
+                          copied to hist too                             */
 
     uint64_t populated; /* heap bytes whose pages (and side table and
                            shadow) are already faulted in              */
@@ -354,7 +356,7 @@ static inline void _hv_emit(hv_heap_t *h, uint16_t kind, uint16_t flags,
     slot->size = size;
     slot->a = a;
     slot->b = b;
-    if (h->hist_limit && !h->hist_in_ring) _hv_history_copy(h, slot);
+    if (h->hist_copy) _hv_history_copy(h, slot);
     atomic_store_explicit(&ar->ring_head, seq + 1, memory_order_release);
 }
 

@@ -155,21 +155,12 @@ static void count_in(root_slot_t *s, PointerObject *p)
     p->rooted = 1;
 }
 
-void hvpy_root_add(PointerObject *p)
+/* A block outside the heap: the map (out of line, so that the common case
+ * needs no stack frame). */
+__attribute__((noinline)) static void add_sparse(root_map_t *m,
+                                                 PointerObject *p)
 {
-    HeapObject *heap = p->heap;
-    if (heap == NULL || heap->roots == NULL || p->prov != PROV_BLOCK ||
-        p->bstart == 0)
-        return;
-    root_map_t *m = heap->roots;
-    bool in_heap;
-    root_slot_t *s = dense(m, p->bstart, true, &in_heap);
-    if (in_heap) {
-        if (s != NULL) /* else untracked: leak reports may be less precise */
-            count_in(s, p);
-        return;
-    }
-    s = find(m, p->bstart);
+    root_slot_t *s = find(m, p->bstart);
     if (s != NULL) {
         count_in(s, p);
         return;
@@ -183,6 +174,21 @@ void hvpy_root_add(PointerObject *p)
                                 p->addr == p->pstart};
     m->used++;
     p->rooted = 1;
+}
+
+void hvpy_root_add(PointerObject *p)
+{
+    HeapObject *heap = p->heap;
+    if (heap == NULL || heap->roots == NULL || p->prov != PROV_BLOCK ||
+        p->bstart == 0)
+        return;
+    root_map_t *m = heap->roots;
+    bool in_heap;
+    root_slot_t *s = dense(m, p->bstart, true, &in_heap);
+    if (!in_heap)
+        add_sparse(m, p);
+    else if (s != NULL) /* else untracked: leak reports less precise */
+        count_in(s, p);
 }
 
 /* Does any word of the heap hold an address inside [lo, hi)?  Bounded: a
@@ -216,19 +222,8 @@ static void record_lost(HeapObject *heap, uint64_t bstart, uint64_t pstart,
                         uint64_t seq)
 {
     /* the common case first, in O(1): the block was freed before its last
-       Pointer died, so nothing was lost.  A freed payload's first byte is
-       allocator metadata (free-list links) or free memory in the shadow; a
-       live one's is never (hv_block_ident walks the heap for freed blocks). */
-    const uint8_t *sh = hv_shadow(heap->h, pstart, 1);
-    if (sh != NULL && (*sh == HV_SH_META || *sh == HV_SH_FREE ||
-                       *sh == HV_SH_UNMAPPED))
-        return;
-    hv_addr_t start;
-    uint64_t live_seq;
-    hv_block_state_t state;
-    if (hv_block_ident(heap->h, pstart, &start, &live_seq, &state, NULL) !=
-            HV_OK ||
-        start != bstart || live_seq != seq)
+       Pointer died, so nothing was lost */
+    if (!hv_block_live(heap->h, pstart, bstart, seq))
         return;
     hv_block_t b;
     if (hv_block_at(heap->h, bstart, &b) != HV_OK || b.seq != seq ||
