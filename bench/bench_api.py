@@ -16,7 +16,12 @@ time per operation, with the garbage collector off while timing (as timeit does)
             p.read(4096) / p.write(4 KiB)
 
 Heaps: `Heap()` as students get it (first fit, checks="strict", recording on) and variants;
-each heap reaches its steady state first (its event history full, 1,000,000 events).
+each heap reaches its steady state first (its event history full, 1,000,000 events). The
+pair is timed on PAIR_HEAPS heaps of each configuration, one after the other from round to
+round: how fast a heap runs depends a little on where its structures land in memory (two
+addresses 4 KiB apart make false dependencies between a store and a load, "4K aliasing";
+now and then one heap in ten or twenty loses ~20% to that), and the median over several
+heaps is what a script can expect.
 
     python bench/bench_api.py [--quick] [--json OUT]
 """
@@ -62,9 +67,19 @@ class CtypesLibc:
         self.malloc, self.free = libc_functions()
 
 
+PAIR_HEAPS = 3
+
+
 def pair_timer(stmt: str, env: dict[str, Any], number: int) -> Timer:
     t = timeit.Timer(stmt, globals=env)
     return lambda: t.timeit(number) / number
+
+
+def rotating_pair_timer(heaps: list[Any], number: int) -> Timer:
+    """`h.free(h.malloc(64))` on each heap in turn, one heap a call."""
+    timers = [timeit.Timer("h.free(h.malloc(64))", globals={"h": h}) for h in heaps]
+    turn = iter(range(1 << 62))
+    return lambda: timers[next(turn) % len(timers)].timeit(number) / number
 
 
 def make_ops(n: int, slots: int, seed: int) -> list[tuple[int, int]]:
@@ -164,7 +179,7 @@ HEAPS: dict[str, dict[str, Any]] = {
 
 def bench(quick: bool) -> dict[str, Any]:
     number = 300 if quick else 20000
-    repeat = 3 if quick else 15
+    repeat = 3 if quick else 21
     nops = 2000 if quick else 20000
     slots = 200 if quick else 1000
     warm = 0.0 if quick else 1.0
@@ -172,16 +187,19 @@ def bench(quick: bool) -> dict[str, Any]:
     data = bytes(range(256)) * 40  # 10 KiB of content to write
 
     c = CtypesLibc()
-    heaps = {name: heapviz.Heap(max_size=256 << 20, **kw) for name, kw in HEAPS.items()}
-    for h in heaps.values():
-        steady(h, warm)
+    pair_heaps = {name: [heapviz.Heap(max_size=256 << 20, **kw)
+                         for _ in range(1 if quick else PAIR_HEAPS)]
+                  for name, kw in HEAPS.items()}
+    heaps = {name: hs[0] for name, hs in pair_heaps.items()}
+    for hs in pair_heaps.values():
+        for h in hs:
+            steady(h, warm)
 
     res: dict[str, Any] = {"quick": quick, "number": number, "repeat": repeat,
                            "mixed_ops": nops, "slots": slots}
     # 1. the pair and the call floor
     timers: dict[str, Timer] = {
-        f"pair {name}": pair_timer("h.free(h.malloc(64))", {"h": h}, number)
-        for name, h in heaps.items()
+        f"pair {name}": rotating_pair_timer(hs, number) for name, hs in pair_heaps.items()
     }
     timers["pair ctypes"] = pair_timer("libc.free(libc.malloc(64))", {"libc": c}, number)
     timers["pair floor"] = pair_timer("f(f(64))", {"f": abs}, number)
@@ -221,8 +239,9 @@ def bench(quick: bool) -> dict[str, Any]:
     res["samples_ns"] = {k: [x * 1e9 for x in v] for k, v in samples.items()}
     for h, p in blocks:
         h.free(p)
-    for h in heaps.values():
-        h.close()
+    for hs in pair_heaps.values():
+        for h in hs:
+            h.close()
     return res
 
 

@@ -54,18 +54,19 @@ typedef struct module_state module_state;
 
 typedef struct HeapObject {
     PyObject_HEAD
+    /* what every malloc and free reads: one cache line */
     hv_heap_t *h;          /* NULL once closed                          */
     module_state *st;      /* the module's state, cached for hot paths  */
-    int checks;            /* CHECKS_*                                  */
-    uint64_t frame_serial[64]; /* serial of each live stack depth       */
-    uint64_t next_frame_serial;
     site_cache_t *sites;   /* (code, lasti) -> site id                  */
     root_map_t *roots;     /* block start -> live Pointer count         */
+    PyObject *step_hook;   /* called after each operation (viewer)      */
+    int checks;            /* CHECKS_*                                  */
     PyObject *prov;        /* dict: address -> (value, bstart, seq, prov)
                               for pointer values stored in the heap     */
-    PyObject *step_hook;   /* called after each operation (viewer)      */
     PyObject *weakreflist;
     PyObject *dict;        /* the Python subclass's attributes          */
+    uint64_t frame_serial[64]; /* serial of each live stack depth       */
+    uint64_t next_frame_serial;
 } HeapObject;
 
 typedef struct PointerObject {
