@@ -135,15 +135,20 @@ def api_heapviz(h: Any, ops: list[tuple[int, int]], slots: int, data: bytes) -> 
     return t / len(ops)
 
 
+RING = 1 << 20  # Heap()'s event ring (its default ring_capacity)
+
+
 def steady(h: Any, seconds: float) -> None:
-    """Fill the heap's event history (so its pages are touched) and warm the caches."""
+    """Write the heap's whole event ring once (so that its pages are touched: the history
+    wraps round at 1,000,000 events, before the ring's last 48,576 slots) and warm the
+    caches."""
     deadline = time.perf_counter() + seconds
     malloc, free = h.malloc, h.free
     while time.perf_counter() < deadline:
         for _ in range(2000):
             free(malloc(64))
-        first, count = h._history()
-        if first > 0 or count == 0:  # the history wraps round, or nothing is recorded
+        _first, count = h._history()  # count: every event recorded so far
+        if count > RING or count == 0:  # the ring wrapped, or nothing is recorded
             break
 
 
@@ -153,6 +158,8 @@ def interleave(timers: dict[str, Timer], repeat: int) -> dict[str, list[float]]:
     enabled = gc.isenabled()
     gc.disable()
     try:
+        for fn in timers.values():  # a round not counted: first touches, caches
+            fn()
         for _ in range(repeat):
             for k, fn in timers.items():
                 os.sched_yield()  # begin on a fresh time slice
