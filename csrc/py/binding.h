@@ -69,6 +69,10 @@ typedef struct HeapObject {
     uint64_t next_frame_serial;
 } HeapObject;
 
+/* PointerObject.rooted */
+enum { ROOTED_NO = 0, ROOTED = 1, ROOTED_FREED = 2 /* and free()d through
+                                                      this very Pointer */ };
+
 typedef struct PointerObject {
     PyObject_HEAD
     HeapObject *heap;  /* strong ref; NULL for NULL/int pointers with
@@ -81,7 +85,7 @@ typedef struct PointerObject {
     uint8_t prov;      /* PROV_*                                       */
     uint8_t tcode;     /* tcode_t of the elements                      */
     uint8_t uninit;    /* made by Pointer(): never assigned            */
-    uint8_t rooted;    /* counted in heap->roots                       */
+    uint8_t rooted;    /* counted in heap->roots (ROOTED_*)             */
     uint32_t tsize;    /* element size in bytes (1 for void)           */
     PyObject *pointee; /* T_PTR: the element's pointee type name (str) */
 } PointerObject;

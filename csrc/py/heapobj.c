@@ -480,6 +480,8 @@ static PyObject *heap_free(HeapObject *self, PyObject *arg)
                           free_mode(self));
     if (rc != HV_OK && free_error(self, rc, p, "free") < 0)
         return NULL;
+    if (rc == HV_OK && p->rooted == ROOTED)
+        p->rooted = ROOTED_FREED; /* its death needs no leak check */
     if (after_op(self) < 0)
         return NULL;
     Py_RETURN_NONE;

@@ -152,7 +152,7 @@ static void count_in(root_slot_t *s, PointerObject *p)
     } else {
         *s = (root_slot_t){p->bstart, p->seq, 1, start};
     }
-    p->rooted = 1;
+    p->rooted = ROOTED;
 }
 
 /* A block outside the heap: the map (out of line, so that the common case
@@ -173,7 +173,7 @@ __attribute__((noinline)) static void add_sparse(root_map_t *m,
     m->slots[i] = (root_slot_t){p->bstart, p->seq, 1,
                                 p->addr == p->pstart};
     m->used++;
-    p->rooted = 1;
+    p->rooted = ROOTED;
 }
 
 void hvpy_root_add(PointerObject *p)
@@ -261,7 +261,8 @@ void hvpy_root_drop(PointerObject *p)
     HeapObject *heap = p->heap;
     if (!p->rooted || heap == NULL || heap->roots == NULL)
         return;
-    p->rooted = 0;
+    bool freed = p->rooted == ROOTED_FREED;
+    p->rooted = ROOTED_NO;
     root_slot_t *s = slot_of(heap->roots, p->bstart, p->seq);
     if (s == NULL)
         return;
@@ -271,7 +272,8 @@ void hvpy_root_drop(PointerObject *p)
     uint64_t seq = s->seq;
     if (s->key < heap->roots->heap_base || s->key >= heap->roots->heap_end)
         erase(heap->roots, s);
-    if (heap->h != NULL && heap->checks != CHECKS_OFF)
+    /* an allocation freed is never live again: nothing to lose */
+    if (!freed && heap->h != NULL && heap->checks != CHECKS_OFF)
         record_lost(heap, p->bstart, p->pstart, seq);
 }
 

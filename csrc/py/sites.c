@@ -154,13 +154,16 @@ static inline uint32_t frame_site(HeapObject *heap, PyFrameObject *f)
 {
     site_cache_t *c = heap->sites;
     PyCodeObject *code = PyFrame_GetCode(f);
-    Py_DECREF(code); /* borrowed from here on: the frame holds it */
     int lasti = PyFrame_GetLasti(f);
+    uint32_t site;
     if (c->last[0].code == (PyObject *)code && c->last[0].lasti == lasti)
-        return c->last[0].site;
-    if (c->last[1].code == (PyObject *)code && c->last[1].lasti == lasti)
-        return c->last[1].site;
-    return lookup(heap, f, code, lasti);
+        site = c->last[0].site;
+    else if (c->last[1].code == (PyObject *)code && c->last[1].lasti == lasti)
+        site = c->last[1].site;
+    else
+        site = lookup(heap, f, code, lasti);
+    Py_DECREF(code); /* after the look: its refcount is not on the way */
+    return site;
 }
 
 uint32_t hvpy_current_site(HeapObject *heap)
