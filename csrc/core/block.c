@@ -6,6 +6,7 @@
  * previous block is reached through its footer, which only free blocks
  * need because the header's prev-allocated bit says when to look. */
 #include "block.h"
+#include "freelist.h"
 #include "policy.h"
 
 void _hv_block_tell_next(hv_heap_t *h, uint32_t off, uint32_t size, bool alloc)
@@ -90,7 +91,8 @@ uint32_t _hv_block_take(hv_heap_t *h, uint32_t off, uint32_t size,
 }
 
 /* Join the block at left with its right neighbour (left keeps its state). */
-static void merge(hv_heap_t *h, uint32_t left, uint32_t right, uint32_t rsize)
+static HV_ALWAYS_INLINE void merge(hv_heap_t *h, uint32_t left, uint32_t right,
+                                   uint32_t rsize)
 {
     uint32_t w = _hv_hdr(h, left), lsize = right - left;
     uint32_t nw = _hv_pack(lsize + rsize, _hv_balloc(w), _hv_bprev(w));
@@ -116,7 +118,8 @@ hv_err_t _hv_block_prev(const hv_heap_t *h, uint32_t off, uint32_t *prev)
 }
 
 /* The free block after the block at off, or HV_NIL. */
-static hv_err_t next_free(const hv_heap_t *h, uint32_t off, uint32_t *next)
+static HV_ALWAYS_INLINE hv_err_t next_free(const hv_heap_t *h, uint32_t off,
+                                           uint32_t *next)
 {
     uint32_t n = off + _hv_bsize(_hv_hdr(h, off));
     *next = HV_NIL;

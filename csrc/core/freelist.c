@@ -13,13 +13,9 @@
  *              bit i of nonempty == (head[i] != NIL), and bit w of
  *              nonempty_words == (nonempty[w] != 0).
  */
+#include "freelist.h"
 #include "block.h"
 #include "policy.h"
-
-static int list_of(const hv_heap_t *h, uint32_t size)
-{
-    return h->one_list ? 0 : h->pol->list_of(h, size);
-}
 
 static void mark(hv_heap_t *h, int list, bool nonempty)
 {
@@ -31,29 +27,11 @@ static void mark(hv_heap_t *h, int list, bool nonempty)
         *word ? h->ar->nonempty_words | wbit : h->ar->nonempty_words & ~wbit;
 }
 
-/* Does block a belong before block b in the list's order? */
-static bool before(const hv_heap_t *h, uint32_t a, uint32_t b)
-{
-    if (h->order != HV_ORDER_SIZE && h->order != HV_ORDER_SIZE_DESC)
-        return a < b;
-    uint32_t sa = _hv_bsize(_hv_hdr(h, a)), sb = _hv_bsize(_hv_hdr(h, b));
-    if (h->order == HV_ORDER_SIZE) return sa < sb || (sa == sb && a < b);
-    return sa > sb || (sa == sb && a < b);
-}
-
 /* A list entry we may follow: inside the heap and marked free. */
 static bool entry_ok(const hv_heap_t *h, uint32_t off)
 {
     return _hv_start_ok(h, off) && (uint64_t)off + h->min_block <= h->ar->brk &&
            !_hv_balloc(_hv_hdr(h, off));
-}
-
-/* Enough to write a free block's links through off safely: inside the
- * heap and word-aligned.  Whether it really is a free block is what the
- * back-pointer checks below establish. */
-static bool link_ok(const hv_heap_t *h, uint32_t off)
-{
-    return !(off & 3) && (uint64_t)off + h->min_block <= h->ar->brk;
 }
 
 hv_err_t _hv_list_step(const hv_heap_t *h, uint32_t off, uint32_t *next)
@@ -73,7 +51,7 @@ static hv_err_t find_slot(const hv_heap_t *h, int list, uint32_t off,
     for (uint32_t steps = 0; cur != HV_NIL; steps++) {
         if (cur == off || steps > ar->count[list] || !entry_ok(h, cur))
             return HV_ECORRUPT; /* already listed, a cycle, a bad link */
-        if (before(h, off, cur)) break;
+        if (_hv_list_before(h, off, cur)) break;
         if (_hv_list_step(h, cur, &cur)) return HV_ECORRUPT;
     }
     *slot = cur;
@@ -85,9 +63,9 @@ static hv_err_t find_slot(const hv_heap_t *h, int list, uint32_t off,
 static hv_err_t link_before(hv_heap_t *h, int list, uint32_t off, uint32_t slot)
 {
     hv_arena_t *ar = h->ar;
-    if (slot != HV_NIL && !link_ok(h, slot)) return HV_ECORRUPT;
+    if (slot != HV_NIL && !_hv_link_ok(h, slot)) return HV_ECORRUPT;
     uint32_t prev = slot == HV_NIL ? ar->tail[list] : _hv_prev(h, slot);
-    if (prev == off || (prev != HV_NIL && !link_ok(h, prev)) ||
+    if (prev == off || (prev != HV_NIL && !_hv_link_ok(h, prev)) ||
         (prev == HV_NIL ? ar->head[list] != slot : _hv_next(h, prev) != slot))
         return HV_ECORRUPT;
     _hv_set_next(h, off, slot);
@@ -107,7 +85,7 @@ hv_err_t _hv_list_insert(hv_heap_t *h, uint32_t off)
 {
     hv_arena_t *ar = h->ar;
     uint32_t size = _hv_bsize(_hv_hdr(h, off)), slot = HV_NIL;
-    int list = list_of(h, size);
+    int list = _hv_list_of(h, size);
     if (list < 0 || list >= (int)ar->nlists) return HV_ECORRUPT;
     if (ar->head[list] == off) /* glibc's "double free (fasttop)" */
         return HV_ECORRUPT;
@@ -120,21 +98,6 @@ hv_err_t _hv_list_insert(hv_heap_t *h, uint32_t off)
     ar->c.free_blocks++;
     ar->c.free_bytes += size;
     return HV_OK;
-}
-
-/* glibc's "corrupted double-linked list" check: both neighbours must point
- * back at us before we unlink. */
-static bool links_agree(const hv_heap_t *h, int list, uint32_t off,
-                        uint32_t prev, uint32_t next)
-{
-    const hv_arena_t *ar = h->ar;
-    if (prev == HV_NIL ? ar->head[list] != off
-                       : !link_ok(h, prev) || _hv_next(h, prev) != off)
-        return false;
-    if (next == HV_NIL ? ar->tail[list] != off
-                       : !link_ok(h, next) || _hv_prev(h, next) != off)
-        return false;
-    return ar->count[list] > 0;
 }
 
 /* Unlink off from `list`, its links (prev, next) already checked. */
@@ -161,10 +124,10 @@ static void unlink_checked(hv_heap_t *h, int list, uint32_t off, uint32_t size,
  * its list. */
 hv_err_t _hv_list_unlink(hv_heap_t *h, uint32_t off, uint32_t size)
 {
-    int list = list_of(h, size);
+    int list = _hv_list_of(h, size);
     uint32_t prev = _hv_prev(h, off), next = _hv_next(h, off);
     if (list < 0 || list >= (int)h->ar->nlists ||
-        !links_agree(h, list, off, prev, next))
+        !_hv_links_agree(h, list, off, prev, next))
         return HV_ECORRUPT;
     unlink_checked(h, list, off, size, prev, next);
     return HV_OK;
@@ -175,58 +138,13 @@ hv_err_t _hv_list_remove(hv_heap_t *h, uint32_t off)
     return _hv_list_unlink(h, off, _hv_bsize(_hv_hdr(h, off)));
 }
 
-/* Would blk, put where old is, keep the list in order?  Then unlinking
- * old and inserting blk would have put it exactly there. */
-static bool fits_there(const hv_heap_t *h, int list, uint32_t blk,
-                       uint32_t prev, uint32_t next)
+/* The slow half of _hv_list_swap (freelist.h): blk does not belong where
+ * old was, so old is unlinked and blk inserted in order. */
+hv_err_t _hv_list_move(hv_heap_t *h, int list, uint32_t old, uint32_t old_size,
+                       uint32_t prev, uint32_t next, uint32_t blk)
 {
-    switch (h->order) {
-    case HV_ORDER_LIFO:
-        return prev == HV_NIL;
-    case HV_ORDER_FIFO:
-        return next == HV_NIL;
-    default:
-        return (prev == HV_NIL || before(h, prev, blk)) &&
-               (next == HV_NIL || before(h, blk, next)) &&
-               h->ar->head[list] != blk;
-    }
-}
-
-/* A split or a merge turned the listed free block old (old_size bytes)
- * into the free block blk (header written; blk may be old itself).  Move
- * the list entry over in place when that is where blk belongs — the
- * common case, and O(1) where an ordered insert would walk — else unlink
- * and insert. */
-hv_err_t _hv_list_swap(hv_heap_t *h, uint32_t old, uint32_t old_size,
-                       uint32_t blk)
-{
-    hv_arena_t *ar = h->ar;
-    uint32_t size = _hv_bsize(_hv_hdr(h, blk));
-    int list = list_of(h, old_size);
-    uint32_t prev = _hv_prev(h, old), next = _hv_next(h, old);
-    if (list < 0 || list >= (int)ar->nlists ||
-        !links_agree(h, list, old, prev, next))
-        return HV_ECORRUPT;
-    if (list != list_of(h, size) || !fits_there(h, list, blk, prev, next)) {
-        unlink_checked(h, list, old, old_size, prev, next);
-        return _hv_list_insert(h, blk);
-    }
-    _hv_set_next(h, blk, next);
-    _hv_set_prev(h, blk, prev);
-    if (prev == HV_NIL)
-        ar->head[list] = blk;
-    else
-        _hv_set_next(h, prev, blk);
-    if (next == HV_NIL)
-        ar->tail[list] = blk;
-    else
-        _hv_set_prev(h, next, blk);
-    if (ar->rover == old) /* as if unlinked: the rover moves on */
-        ar->rover = next != HV_NIL   ? next
-                    : prev != HV_NIL ? ar->head[list]
-                                     : HV_NIL;
-    ar->c.free_bytes += (uint64_t)size - old_size;
-    return HV_OK;
+    unlink_checked(h, list, old, old_size, prev, next);
+    return _hv_list_insert(h, blk);
 }
 
 /* The first non-empty list at or after `from`, or -1: two bitmap looks

@@ -16,6 +16,7 @@
  * free, coalesces (immediate mode) and puts it on its list.
  */
 #include "block.h"
+#include "freelist.h"
 #include "policy.h"
 
 /* Block size for an n-byte request: header, payload, footer, rounded. */

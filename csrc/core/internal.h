@@ -27,6 +27,11 @@
 #define HV_DEBUG 0
 #endif
 
+/* For the few hot-path helpers that the compiler would rather call: a
+ * call's prologue, epilogue and spilled arguments cost more there than the
+ * copies of the code. */
+#define HV_ALWAYS_INLINE inline __attribute__((always_inline))
+
 #define HV_NIL            0xFFFFFFFFu /* "no block" in a free-list link        */
 #define HV_PAGE           4096u /* the break grows in these steps        */
 #define HV_MAGIC          0x4856424Bu /* "HVBK", the optional per-block magic   */

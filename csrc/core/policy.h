@@ -58,8 +58,6 @@ const hv_policy_ops_t *_hv_policy_for(hv_policy_t p);
 hv_err_t _hv_list_insert(hv_heap_t *h, uint32_t off);
 hv_err_t _hv_list_remove(hv_heap_t *h, uint32_t off);
 hv_err_t _hv_list_unlink(hv_heap_t *h, uint32_t off, uint32_t size);
-hv_err_t _hv_list_swap(hv_heap_t *h, uint32_t old, uint32_t old_size,
-                       uint32_t blk);
 hv_err_t _hv_list_step(const hv_heap_t *h, uint32_t off, uint32_t *next);
 int _hv_list_next_nonempty(const hv_heap_t *h, int from);
 int _hv_one_list_of(const hv_heap_t *h, uint32_t size);
