@@ -203,7 +203,8 @@ def bench(quick: bool) -> dict[str, Any]:
             steady(h, warm)
 
     res: dict[str, Any] = {"quick": quick, "number": number, "repeat": repeat,
-                           "mixed_ops": nops, "slots": slots}
+                           "mixed_ops": nops, "slots": slots,
+                           "pair_heaps": 1 if quick else PAIR_HEAPS}
     # 1. the pair and the call floor
     timers: dict[str, Timer] = {
         f"pair {name}": rotating_pair_timer(hs, number) for name, hs in pair_heaps.items()

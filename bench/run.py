@@ -459,9 +459,11 @@ def section_api(api: dict[str, Any]) -> str:
 
 bench/bench_api.py, medians of {api['repeat']} interleaved repeats ({api['number']} pairs per
 repeat; the mixed workload is {api['mixed_ops']} operations over {api['slots']} slots: free the
-slot's block or malloc 1..1024 bytes, 3% up to 8 KiB), gc off while timing. `Heap()` is what
-students get: first fit, checks="strict", recording on. Every heap first fills its event
-history. The ctypes baseline is `libc.free(libc.malloc(64))` with restype/argtypes declared.
+slot's block or malloc 1..1024 bytes, 3% up to 8 KiB), gc off while timing, after one round
+not counted. `Heap()` is what students get: first fit, checks="strict", recording on. Every
+heap first writes its whole event ring once; the pair is timed on {api.get('pair_heaps', 1)}
+heaps of each configuration in turn (where a heap's structures land in memory moves its speed
+a little). The ctypes baseline is `libc.free(libc.malloc(64))` with restype/argtypes declared.
 
 {md_table(["heap", "pair ns", "× ctypes", "mixed ns/op", "× ctypes"], body)}
 """
