@@ -77,6 +77,14 @@ static hv_event_t *history_slot(hv_heap_t *h)
     return h->hist_cap ? &h->hist[h->hist_pos++] : NULL;
 }
 
+/* The event also goes to the process-local history (a history_limit
+ * above the ring capacity). */
+void _hv_history_copy(hv_heap_t *h, const hv_event_t *e)
+{
+    hv_event_t *copy = history_slot(h);
+    if (copy) *copy = *e;
+}
+
 /* Write the event straight into its ring slot, copy it to the history,
  * then publish it. */
 static void put(hv_heap_t *h, const hv_event_t *e)
@@ -86,19 +94,8 @@ static void put(hv_heap_t *h, const hv_event_t *e)
     hv_event_t *slot = &h->ring[seq & ar->ring_mask];
     *slot = *e;
     slot->seq = seq;
-    if (h->hist_limit && !h->hist_in_ring) {
-        hv_event_t *copy = history_slot(h);
-        if (copy) *copy = *slot;
-    }
+    if (h->hist_copy) _hv_history_copy(h, slot);
     atomic_store_explicit(&ar->ring_head, seq + 1, memory_order_release);
-}
-
-/* The event also goes to the process-local history (a history_limit
- * above the ring capacity). */
-void _hv_history_copy(hv_heap_t *h, const hv_event_t *e)
-{
-    hv_event_t *copy = history_slot(h);
-    if (copy) *copy = *e;
 }
 
 uint64_t hv_event_record(hv_heap_t *h, const hv_event_t *ev)

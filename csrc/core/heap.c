@@ -70,13 +70,10 @@ static void commit_alloc(hv_heap_t *h, uint32_t off, uint64_t n, uint8_t st)
                   HV_SIDE_LIVE);
     ar->c.in_use += size;
     ar->c.alloc_blocks++;
-    ar->c.payload += n;
-    if (ar->c.payload > ar->c.peak_payload) ar->c.peak_payload = ar->c.payload;
+    _hv_add_payload(ar, n);
     _hv_shadow_alloc_block(h, off, size, n, st);
 }
 
-/* Take the free block at off for a block of asize bytes: off its list,
- * marked allocated, the rest split off. */
 /* Take the free block at *off for a block of asize bytes: off its list,
  * marked allocated, the rest split off.  *off becomes the allocated block
  * (the policy may ask for the back of the free block, except when the
@@ -86,7 +83,7 @@ hv_err_t _hv_place(hv_heap_t *h, uint32_t *off, uint32_t asize,
                    uint32_t searched, bool grew)
 {
     uint32_t o = *off, w = _hv_hdr(h, o), size = _hv_bsize(w);
-    int list = h->one_list || !h->recording ? 0 : h->pol->list_of(h, size);
+    int list = h->recording ? _hv_list_of(h, size) : 0;
     if (_hv_balloc(w) || size < asize || !_hv_size_ok(h, o, w) ||
         _hv_ftr(h, o, size) != w)
         return HV_ECORRUPT; /* glibc: "malloc(): memory corruption" */
@@ -161,7 +158,6 @@ static hv_err_t do_malloc(hv_heap_t *h, uint64_t n, uint8_t st, uint16_t kind,
     return HV_OK;
 }
 
-/* Is p the payload of a block free() may release?  *off is its start. */
 /* Is the free block at off linked into its list?  A header that says
  * "free" but is not on its list is a stale one inside a merged block: a
  * double free that glibc catches by the next chunk's PREV_INUSE bit
@@ -169,13 +165,14 @@ static hv_err_t do_malloc(hv_heap_t *h, uint64_t n, uint8_t st, uint16_t kind,
  * and a trusting free then links it in twice, as glibc's fast bins do. */
 static bool on_its_list(const hv_heap_t *h, uint32_t off, uint32_t size)
 {
-    int list = h->pol->list_of(h, size);
+    int list = _hv_list_of(h, size);
     if (list < 0 || list >= (int)h->ar->nlists) return false;
     uint32_t prev = _hv_prev(h, off);
     if (prev == HV_NIL) return h->ar->head[list] == off;
     return _hv_start_ok(h, prev) && _hv_next(h, prev) == off;
 }
 
+/* Is p the payload of a block free() may release?  *off is its start. */
 static hv_err_t validate(const hv_heap_t *h, hv_addr_t p, hv_free_mode_t mode,
                          uint32_t *off)
 {
@@ -328,14 +325,31 @@ static hv_err_t grow(hv_heap_t *h, uint32_t off, uint32_t asize, bool *done)
     return trim(h, off, asize, true);
 }
 
+/* realloc that cannot stay put: a new block (a MALLOC step), the first
+ * `keep` bytes and their shadow copied over, the old block freed (a FREE
+ * step), then the REALLOC event.  `old` is the size the old block had. */
+static hv_err_t move(hv_heap_t *h, hv_addr_t p, uint64_t n, uint64_t old,
+                     uint64_t keep, hv_free_mode_t mode, hv_addr_t *out)
+{
+    hv_err_t err = do_malloc(h, n, HV_SH_UNINIT, HV_EV_MALLOC, HV_EVF_SUB, out);
+    if (err || !*out) return err ? err : realloc_failed(h, p, n, old);
+    uint8_t *dst, *src;
+    if (!hv_resolve(h, *out, keep, NULL, &dst) &&
+        !hv_resolve(h, p, keep, NULL, &src))
+        memmove(dst, src,
+                keep); /* a trusted stale p may overlap the new block */
+    hv_shadow_copy(h, *out, p, keep);
+    if ((err = do_free(h, p, mode, HV_EVF_SUB))) return err;
+    _hv_emit(h, HV_EV_REALLOC, HV_EVF_MOVED, *out, n, p, old);
+    return HV_OK;
+}
+
 static hv_err_t realloc_chunk(hv_heap_t *h, hv_addr_t p, hv_map_t *m,
                               uint64_t n, hv_addr_t *out)
 {
     uint64_t old = m->requested;
     if (n + HV_CHUNK_HDR <= m->size) { /* it still fits: keep it */
-        h->ar->c.payload += n - old;
-        if (h->ar->c.payload > h->ar->c.peak_payload)
-            h->ar->c.peak_payload = h->ar->c.payload;
+        _hv_add_payload(h->ar, n - old);
         m->requested = n;
         if (n > old)
             hv_shadow_set(h, p + old, n - old, HV_SH_UNINIT);
@@ -345,18 +359,7 @@ static hv_err_t realloc_chunk(hv_heap_t *h, hv_addr_t p, hv_map_t *m,
         _hv_emit(h, HV_EV_REALLOC, HV_EVF_INPLACE, p, n, p, old);
         return HV_OK;
     }
-    hv_err_t err = do_malloc(h, n, HV_SH_UNINIT, HV_EV_MALLOC, HV_EVF_SUB, out);
-    if (err || !*out) return err ? err : realloc_failed(h, p, n, old);
-    uint8_t *dst, *src;
-    uint64_t keep = old < n ? old : n;
-    if (!hv_resolve(h, *out, keep, NULL, &dst) &&
-        !hv_resolve(h, p, keep, NULL, &src))
-        memmove(dst, src,
-                keep); /* a trusted stale p may overlap the new block */
-    hv_shadow_copy(h, *out, p, keep);
-    if ((err = do_free(h, p, HV_FREE_CHECKED, HV_EVF_SUB))) return err;
-    _hv_emit(h, HV_EV_REALLOC, HV_EVF_MOVED, *out, n, p, old);
-    return HV_OK;
+    return move(h, p, n, old, old < n ? old : n, HV_FREE_CHECKED, out);
 }
 
 static hv_err_t do_realloc(hv_heap_t *h, hv_addr_t p, uint64_t n,
@@ -384,28 +387,15 @@ static hv_err_t do_realloc(hv_heap_t *h, hv_addr_t p, uint64_t n,
     if (err) return err;
     if (done) {
         size = _hv_bsize(_hv_hdr(h, off));
-        h->ar->c.payload += n - old;
-        if (h->ar->c.payload > h->ar->c.peak_payload)
-            h->ar->c.peak_payload = h->ar->c.payload;
+        _hv_add_payload(h->ar, n - old);
         s->size = (uint32_t)n;
         _hv_shadow_resize(h, off, size, old, n);
         *out = p;
         _hv_emit(h, HV_EV_REALLOC, HV_EVF_INPLACE, p, n, p, old);
         return HV_OK;
     }
-    err = do_malloc(h, n, HV_SH_UNINIT, HV_EV_MALLOC, HV_EVF_SUB, out);
-    if (err || !*out) return err ? err : realloc_failed(h, p, n, old);
-    uint8_t *dst, *src;
     uint64_t keep = old < n ? old : n;
-    keep = keep < cap ? keep : cap;
-    if (!hv_resolve(h, *out, keep, NULL, &dst) &&
-        !hv_resolve(h, p, keep, NULL, &src))
-        memmove(dst, src,
-                keep); /* a trusted stale p may overlap the new block */
-    hv_shadow_copy(h, *out, p, keep);
-    if ((err = do_free(h, p, mode, HV_EVF_SUB))) return err;
-    _hv_emit(h, HV_EV_REALLOC, HV_EVF_MOVED, *out, n, p, old);
-    return HV_OK;
+    return move(h, p, n, old, keep < cap ? keep : cap, mode, out);
 }
 
 hv_err_t hv_realloc(hv_heap_t *h, hv_addr_t p, uint64_t n, uint32_t site,

@@ -280,6 +280,14 @@ static inline void _hv_side_freed(hv_side_t *s, uint32_t off, uint32_t site)
     s->tag = ((s->tag >> 8) + 1) << 8 | (off & 15) << 4 | HV_SIDE_FREED;
 }
 
+/* Live requested bytes change by delta (two's complement when they drop);
+ * the peak is CS:APP's utilization numerator. */
+static inline void _hv_add_payload(hv_arena_t *ar, uint64_t delta)
+{
+    ar->c.payload += delta;
+    if (ar->c.payload > ar->c.peak_payload) ar->c.peak_payload = ar->c.payload;
+}
+
 /* Rounding helpers (a is a power of two). */
 static inline uint64_t _hv_round_up(uint64_t n, uint64_t a)
 {

@@ -120,9 +120,7 @@ hv_err_t _hv_chunk_alloc(hv_heap_t *h, uint64_t n, uint8_t st, hv_map_t **out)
     _hv_shadow_fill(h, roff + HV_CHUNK_HDR, n, st);
     _hv_shadow_fill(h, roff + HV_CHUNK_HDR + n, m->size - HV_CHUNK_HDR - n,
                     HV_SH_SLACK);
-    h->ar->c.payload += n;
-    if (h->ar->c.payload > h->ar->c.peak_payload)
-        h->ar->c.peak_payload = h->ar->c.payload;
+    _hv_add_payload(h->ar, n);
     *out = m;
     return HV_OK;
 }

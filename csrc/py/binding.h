@@ -165,7 +165,6 @@ root_map_t *hvpy_roots_new(uint64_t heap_base, uint64_t heap_max);
 void hvpy_roots_free(root_map_t *m);
 void hvpy_root_add(PointerObject *p);
 void hvpy_root_drop(PointerObject *p);
-uint32_t hvpy_root_count(HeapObject *heap, uint64_t bstart);
 PyObject *hvpy_roots_list(HeapObject *heap);
 
 /* errors.c */

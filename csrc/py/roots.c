@@ -66,14 +66,16 @@ void hvpy_roots_free(root_map_t *m)
     free(m);
 }
 
-/* The dense slot of a heap block start (NULL: outside the heap, or its
- * chunk is not made and `make` is false or fails). */
-static root_slot_t *dense(root_map_t *m, uint64_t bstart, bool make,
-                          bool *in_heap)
+/* Is bstart a heap block's (counted in the dense part)? */
+static bool heap_block(const root_map_t *m, uint64_t bstart)
 {
-    *in_heap = bstart >= m->heap_base && bstart < m->heap_end;
-    if (!*in_heap)
-        return NULL;
+    return bstart >= m->heap_base && bstart < m->heap_end;
+}
+
+/* The dense slot of a heap block start (NULL: its chunk is not made, and
+ * `make` is false or calloc fails). */
+static root_slot_t *dense(root_map_t *m, uint64_t bstart, bool make)
+{
     uint64_t idx = (bstart - m->heap_base) >> 4;
     root_slot_t **chunk = &m->chunks[idx / CHUNK_SLOTS];
     if (*chunk == NULL && make)
@@ -183,11 +185,12 @@ void hvpy_root_add(PointerObject *p)
         p->bstart == 0)
         return;
     root_map_t *m = heap->roots;
-    bool in_heap;
-    root_slot_t *s = dense(m, p->bstart, true, &in_heap);
-    if (!in_heap)
+    if (!heap_block(m, p->bstart)) {
         add_sparse(m, p);
-    else if (s != NULL) /* else untracked: leak reports less precise */
+        return;
+    }
+    root_slot_t *s = dense(m, p->bstart, true);
+    if (s != NULL) /* else untracked: leak reports may be less precise */
         count_in(s, p);
 }
 
@@ -247,10 +250,8 @@ static void record_lost(HeapObject *heap, uint64_t bstart, uint64_t pstart,
 /* The slot counting block bstart's allocation seq, or NULL. */
 static root_slot_t *slot_of(root_map_t *m, uint64_t bstart, uint64_t seq)
 {
-    bool in_heap;
-    root_slot_t *s = dense(m, bstart, false, &in_heap);
-    if (!in_heap)
-        s = find(m, bstart);
+    root_slot_t *s =
+        heap_block(m, bstart) ? dense(m, bstart, false) : find(m, bstart);
     return s != NULL && s->count > 0 && s->key == bstart && s->seq == seq
                ? s
                : NULL;
@@ -270,22 +271,11 @@ void hvpy_root_drop(PointerObject *p)
     if (--s->count > 0)
         return;
     uint64_t seq = s->seq;
-    if (s->key < heap->roots->heap_base || s->key >= heap->roots->heap_end)
+    if (!heap_block(heap->roots, s->key)) /* a map slot: no longer needed */
         erase(heap->roots, s);
     /* an allocation freed is never live again: nothing to lose */
     if (!freed && heap->h != NULL && heap->checks != CHECKS_OFF)
         record_lost(heap, p->bstart, p->pstart, seq);
-}
-
-uint32_t hvpy_root_count(HeapObject *heap, uint64_t bstart)
-{
-    if (heap->roots == NULL)
-        return 0;
-    bool in_heap;
-    root_slot_t *s = dense(heap->roots, bstart, false, &in_heap);
-    if (!in_heap)
-        s = find(heap->roots, bstart);
-    return s != NULL && s->key == bstart ? s->count : 0;
 }
 
 static int append_slot(PyObject *out, const root_slot_t *s)
