@@ -70,11 +70,13 @@ pytest-asan: setup
 
 lint: setup
 	$(VENV)/bin/ruff check heapviz tests bench
-	clang-format --dry-run -Werror $(CORE_SRC) $(wildcard include/heapviz/*.h csrc/core/*.h)
+	clang-format --dry-run -Werror $(CORE_SRC) $(wildcard include/heapviz/*.h csrc/core/*.h) \
+	  $(wildcard csrc/py/*.c csrc/py/*.h)
 
 format: setup
 	$(VENV)/bin/ruff format heapviz tests bench
-	clang-format -i $(CORE_SRC) $(wildcard include/heapviz/*.h csrc/core/*.h)
+	clang-format -i $(CORE_SRC) $(wildcard include/heapviz/*.h csrc/core/*.h) \
+	  $(wildcard csrc/py/*.c csrc/py/*.h)
 
 test: setup build lint ctest pytest pytest-asan
 

@@ -44,7 +44,8 @@ def _size(name: str, value: object, minimum: int = 0) -> int:
 
 
 def block_from_tuple(heap: Any, t: tuple[Any, ...]) -> Block:
-    """Build a Block from the binding's raw tuple (see block_tuple in heapobj.c)."""
+    """Build a Block from the binding's raw tuple (`_block()`, `_blocks()`; see
+    hvpy_block_tuple in records.c).  The heap's own queries build Blocks in C."""
     (addr, size, payload, psize, requested, state, header, footer, magic, prev_alloc,
      has_footer, seq, site, free_site, gen, lst, nxt, prv) = t
     return Block(
@@ -58,10 +59,7 @@ def block_from_tuple(heap: Any, t: tuple[Any, ...]) -> Block:
 
 
 def _site(heap: Any, site_id: int) -> Site | None:
-    if not site_id:
-        return None
-    t = heap._site_info(site_id)
-    return Site(*t) if t else None
+    return heap._site_record(site_id) if site_id else None  # type: ignore[no-any-return]
 
 
 class EventLog(Sequence[Event]):
@@ -85,12 +83,6 @@ class EventLog(Sequence[Event]):
     def __len__(self) -> int:
         return int(self._heap._history()[1])
 
-    def _make(self, t: tuple[Any, ...]) -> Event:
-        seq, op, kind, flags, site, addr, size, a, b = t
-        names = _core.EVENT_KINDS
-        return Event(seq, op, names[kind] if kind < len(names) else str(kind), flags,
-                     _site(self._heap, site), addr, size, a, b)
-
     @overload
     def __getitem__(self, i: int) -> Event: ...
     @overload
@@ -101,7 +93,7 @@ class EventLog(Sequence[Event]):
         if isinstance(i, slice):
             lo, hi, step = i.indices(count)
             lo = max(lo, first)
-            return [self._make(t) for t in self._heap._events(lo, hi)][::step]
+            return self._heap._event_records(lo, hi)[::step]  # type: ignore[no-any-return]
         if i < 0:
             i += count
         if not first <= i < count:
@@ -109,15 +101,14 @@ class EventLog(Sequence[Event]):
                 raise IndexError(f"event {i} was dropped: the history keeps the last "
                                  f"{count - first} events (Heap(history_limit=…))")
             raise IndexError(f"no event {i}: {count} recorded")
-        t = self._heap._event(i)
-        assert t is not None
-        return self._make(t)
+        e = self._heap._event_record(i)
+        assert e is not None
+        return e  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Event]:
         first, count = self._heap._history()
         for lo in range(first, count, 4096):
-            for t in self._heap._events(lo, min(count, lo + 4096)):
-                yield self._make(t)
+            yield from self._heap._event_records(lo, min(count, lo + 4096))
 
     def __repr__(self) -> str:
         first, count = self._heap._history()
@@ -246,21 +237,21 @@ class Heap(_core.Heap):
 
     def blocks(self) -> list[Block]:
         """Every block in address order (heap, then mmapped chunks, then the stack)."""
-        return [block_from_tuple(self, t) for t in self._blocks()]
+        return self._block_records()  # type: ignore[no-any-return]
 
     def free_list(self, list: int | None = None) -> list[Block]:
         """The free blocks in list order; for segregated/buddy, all lists in class order
         (or only list `list`)."""
         if list is not None:
-            return [block_from_tuple(self, t) for t in self._free_list(list)]
+            return self._free_list_records(list)  # type: ignore[no-any-return]
         out: list[Block] = []
         for i in range(len(self._free_lists())):
-            out.extend(block_from_tuple(self, t) for t in self._free_list(i))
+            out.extend(self._free_list_records(i))
         return out
 
     def free_lists(self) -> list[tuple[tuple[int, int], list[Block]]]:
         """Each free list with its size range [lo, hi] (one list for the fit policies)."""
-        return [((lo, hi), [block_from_tuple(self, t) for t in self._free_list(i)])
+        return [((lo, hi), self._free_list_records(i))
                 for i, (lo, hi) in enumerate(self._free_lists())]
 
     def stats(self) -> Stats:
@@ -277,8 +268,7 @@ class Heap(_core.Heap):
 
     def block_of(self, p: _core.Pointer | int) -> Block | None:
         """The block containing an address, if any."""
-        t = self._block(int(p), True)
-        return block_from_tuple(self, t) if t else None
+        return self._block_record(int(p), True)  # type: ignore[no-any-return]
 
     def leaks(self) -> list[Any]:
         """Blocks no one can free any more, classified as valgrind does."""

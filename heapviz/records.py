@@ -1,9 +1,17 @@
-"""Small, stable records that describe a heap: Site, Block, Event, Stats, Leak."""
+"""Small, stable records that describe a heap: Site, Block, Event, Stats, Leak.
+
+Block and Event are frozen dataclasses in everything a script sees (their fields,
+equality, hash, repr, `dataclasses.fields`/`asdict`/`replace`, pickling), but they are
+stored in C (`_core.BlockRecord`, `_core.EventRecord`): `h.blocks()` on a heap of 100,000
+blocks builds them in one walk in C instead of one Python constructor call per block.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from heapviz import _core
 
 BLOCK_STATES = ("allocated", "free", "mmapped", "mapping", "sbrk", "stack")
 
@@ -25,13 +33,17 @@ class Site:
         return f"{self.file.rsplit('/', 1)[-1]}:{self.line}"
 
 
-@dataclass(frozen=True)
-class Block:
+# init/eq come from the C base (fields by position or name; the same class and equal
+# fields), so the dataclass adds only the rest: fields(), frozen, repr, __match_args__.
+@dataclass(frozen=True, init=False, eq=False)
+class Block(_core.BlockRecord):
     """One block of the heap (or an mmapped chunk, a raw mapping, a stack object).
 
     `address` is the block start, header included; `size` the whole block;
     `payload`/`payload_size` the usable part; `requested` what malloc was asked for.
     """
+
+    __slots__ = ()
 
     address: int
     size: int
@@ -96,9 +108,11 @@ _EVENT_FIELDS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Event:
+@dataclass(frozen=True, init=False, eq=False)
+class Event(_core.EventRecord):
     """One recorded step: an operation or a sub-step of one (split, coalesce, grow…)."""
+
+    __slots__ = ()
 
     seq: int
     op: int
@@ -172,3 +186,7 @@ class Leak:
     def __str__(self) -> str:
         where = f" alloc'd at {self.alloc_site}" if self.alloc_site else ""
         return f"{self.size} bytes {self.kind} (block 0x{self.block.payload:x}){where}"
+
+
+# The heap's whole-heap queries build these classes (and share Site records per heap).
+_core._set_records(Site, Block, Event)

@@ -39,7 +39,6 @@
 #define HV_CHUNK_HDR      16u        /* header of an mmapped chunk            */
 #define HV_LISTS_MAX      512        /* free lists (size classes, orders)     */
 #define HV_MAPS_MAX       1024       /* live mappings in the mmap region      */
-#define HV_FRAMES_MAX     256        /* simulated stack depth                 */
 #define HV_STACK_OBJS_MAX 4096       /* objects on the simulated stack        */
 #define HV_SITES_MAX      65536      /* interned call sites                   */
 #define HV_SITE_BUCKETS   131072     /* hash buckets, a power of two          */

@@ -31,8 +31,7 @@
  * the heap the script is working with. */
 static HeapObject *latest_heap(module_state *st)
 {
-    if (st == NULL || st->heaps == NULL)
-        return NULL;
+    if (st == NULL || st->heaps == NULL) return NULL;
     for (Py_ssize_t i = PyList_GET_SIZE(st->heaps) - 1; i >= 0; i--) {
         PyObject *obj = PyWeakref_GetObject(PyList_GET_ITEM(st->heaps, i));
         if (obj != Py_None && ((HeapObject *)obj)->h != NULL)
@@ -57,8 +56,7 @@ static uint64_t first_unmapped(HeapObject *heap, uint64_t a, uint64_t n)
 {
     hv_region_t region;
     uint8_t *mem;
-    if (n <= 1 || hv_resolve(heap->h, a, 1, &region, &mem) != HV_OK)
-        return a;
+    if (n <= 1 || hv_resolve(heap->h, a, 1, &region, &mem) != HV_OK) return a;
     uint64_t ok = 1, bad = n; /* [a, a+ok) resolves, [a, a+bad) does not */
     while (bad - ok > 1) {
         uint64_t mid = ok + (bad - ok) / 2;
@@ -73,9 +71,8 @@ static uint64_t first_unmapped(HeapObject *heap, uint64_t a, uint64_t n)
 static int frame_alive(HeapObject *heap, uint64_t serial)
 {
     uint32_t depth = hv_frame_depth(heap->h);
-    for (uint32_t d = 0; d < depth && d < 64; d++)
-        if (heap->frame_serial[d] == serial)
-            return 1;
+    for (uint32_t d = 0; d < depth && d < HV_FRAMES_MAX; d++)
+        if (heap->frame_serial[d] == serial) return 1;
     return 0;
 }
 
@@ -107,8 +104,7 @@ static int judge(HeapObject *heap, PointerObject *p, uint64_t a, uint64_t n,
     default: /* an address made from an integer: judge by what is there */
         if (hv_block_containing(heap->h, a, &b) != HV_OK)
             return HV_ERR_OVERFLOW;
-        if (b.state == HV_BLOCK_FREE)
-            return HV_ERR_USE_AFTER_FREE;
+        if (b.state == HV_BLOCK_FREE) return HV_ERR_USE_AFTER_FREE;
         if (b.state == HV_BLOCK_ALLOCATED || b.state == HV_BLOCK_MMAPPED) {
             *lo = b.payload, *hi = b.payload + b.requested;
             return outside(a, n, b.payload, b.requested) ? HV_ERR_OVERFLOW : 0;
@@ -122,11 +118,9 @@ static int uninitialized(HeapObject *heap, uint64_t a, uint64_t n,
                          uint64_t *first)
 {
     const uint8_t *sh = hv_shadow(heap->h, a, n);
-    if (sh == NULL)
-        return 0;
+    if (sh == NULL) return 0;
     const uint8_t *u = memchr(sh, HV_SH_UNINIT, n);
-    if (u == NULL)
-        return 0;
+    if (u == NULL) return 0;
     *first = a + (uint64_t)(u - sh);
     return 1;
 }
@@ -165,14 +159,12 @@ uint8_t *hvpy_check_access(PointerObject *p, uint64_t a, uint64_t n, int mode,
         segv(st, heap != NULL ? heap : latest_heap(st), p, a, n, write);
         return NULL;
     }
-    if (!hvpy_heap_alive(heap))
-        return NULL;
+    if (!hvpy_heap_alive(heap)) return NULL;
     hv_region_t region;
     uint8_t *mem = NULL;
     hv_err_t rc = hv_resolve(heap->h, a, n, &region, &mem);
     if (heap->checks == CHECKS_OFF) {
-        if (rc == HV_OK)
-            return mem;
+        if (rc == HV_OK) return mem;
         if (p->prov == PROV_STACK && region == HV_REGION_NONE &&
             !frame_alive(heap, p->seq))
             return dead_stack(n); /* C reads and writes dead stack unharmed */
@@ -191,27 +183,24 @@ uint8_t *hvpy_check_access(PointerObject *p, uint64_t a, uint64_t n, int mode,
     }
     if (kind == 0 && mode == ACC_READ && uninitialized(heap, a, n, &where))
         kind = HV_ERR_UNINIT;
-    if (kind == 0)
-        return mem;
+    if (kind == 0) return mem;
     if (!bulk)
         where = a;
     else if (kind == HV_ERR_OVERFLOW)
         where = a < lo || a >= hi ? a : hi; /* the first byte outside */
     /* the bounds judged against (a stack object's exact size is known only
        here) and where the access starts (`where` may be its first bad byte) */
-    PyObject *bounds = kind == HV_ERR_OVERFLOW
-                           ? Py_BuildValue("(KKK)", (unsigned long long)lo,
-                                           (unsigned long long)hi,
-                                           (unsigned long long)a)
-                           : NULL;
+    PyObject *bounds =
+        kind == HV_ERR_OVERFLOW
+            ? Py_BuildValue("(KKK)", (unsigned long long)lo,
+                            (unsigned long long)hi, (unsigned long long)a)
+            : NULL;
     int raised =
         hvpy_memory_error(st, heap, kind, where, n, write, p, bounds) < 0;
     Py_XDECREF(bounds);
-    if (raised)
-        return NULL;
+    if (raised) return NULL;
     /* Reported only: C goes on.  The hook ran Python code: look again. */
-    if (!hvpy_heap_alive(heap))
-        return NULL;
+    if (!hvpy_heap_alive(heap)) return NULL;
     *proceed = 2; /* reported: do not mark metadata or free bytes written,
                      nor copy their state */
     if (hv_resolve(heap->h, a, n, &region, &mem) == HV_OK)
@@ -291,8 +280,7 @@ static int int_range(PyObject *v, long long lo, unsigned long long hi,
         return -1;
     }
     PyObject *idx = PyNumber_Index(v);
-    if (idx == NULL)
-        return -1;
+    if (idx == NULL) return -1;
     int overflow, fits;
     long long s = PyLong_AsLongLongAndOverflow(idx, &overflow);
     unsigned long long u = (unsigned long long)s;
@@ -361,8 +349,7 @@ static int encode(PointerObject *p, PyObject *v, uint8_t *buf)
         return 0;
     }
     case T_PTR:
-        if (encode_pointer(p, v, &u) < 0)
-            return -1;
+        if (encode_pointer(p, v, &u) < 0) return -1;
         memcpy(buf, &u, 8);
         return 0;
     case T_VOID:
@@ -378,8 +365,7 @@ static int encode(PointerObject *p, PyObject *v, uint8_t *buf)
         int rc = int_range(conv ? conv : v, range[p->tcode].lo,
                            range[p->tcode].hi, hvpy_tcode_name(p->tcode), &u);
         Py_XDECREF(conv);
-        if (rc < 0)
-            return -1;
+        if (rc < 0) return -1;
         memcpy(buf, &u, p->tsize); /* little endian: the low bytes */
         return 0;
     }
@@ -409,8 +395,7 @@ static int encode_pointer(PointerObject *p, PyObject *v, uint64_t *out)
 static void remember_pointer(PointerObject *p, uint64_t a, PyObject *v)
 {
     HeapObject *heap = p->heap;
-    if (heap == NULL || heap->prov == NULL)
-        return;
+    if (heap == NULL || heap->prov == NULL) return;
     PyObject *key = PyLong_FromUnsignedLongLong(a);
     if (key == NULL) {
         PyErr_Clear();
@@ -419,11 +404,11 @@ static void remember_pointer(PointerObject *p, uint64_t a, PyObject *v)
     module_state *st = hvpy_pointer_state((PyObject *)p, p->heap);
     if (st != NULL && hvpy_is_pointer(st, v) && ((PointerObject *)v)->addr) {
         PointerObject *q = (PointerObject *)v;
-        PyObject *val = Py_BuildValue("(KKKKKi)", (unsigned long long)q->addr,
-                                      (unsigned long long)q->bstart,
-                                      (unsigned long long)q->pstart,
-                                      (unsigned long long)q->seq,
-                                      (unsigned long long)q->plen, (int)q->prov);
+        PyObject *val = Py_BuildValue(
+            "(KKKKKi)", (unsigned long long)q->addr,
+            (unsigned long long)q->bstart, (unsigned long long)q->pstart,
+            (unsigned long long)q->seq, (unsigned long long)q->plen,
+            (int)q->prov);
         if (val == NULL || PyDict_SetItem(heap->prov, key, val) < 0)
             PyErr_Clear();
         Py_XDECREF(val);
@@ -471,8 +456,8 @@ static PyObject *load_pointer(PointerObject *p, uint64_t a, uint64_t v)
             bstart = b.addr, pstart = b.payload, seq = b.seq;
         }
     }
-    PyObject *q = hvpy_pointer_new(st, v ? heap : NULL, v, bstart, pstart, seq,
-                                   prov);
+    PyObject *q =
+        hvpy_pointer_new(st, v ? heap : NULL, v, bstart, pstart, seq, prov);
     if (q != NULL) {
         PointerObject *qp = (PointerObject *)q;
         qp->plen = plen;
@@ -489,8 +474,7 @@ static PyObject *load_pointer(PointerObject *p, uint64_t a, uint64_t v)
 static int element_address(PointerObject *p, PyObject *key, uint64_t *a)
 {
     long long i = PyLong_AsLongLong(key);
-    if (i == -1 && PyErr_Occurred())
-        return -1;
+    if (i == -1 && PyErr_Occurred()) return -1;
     __int128 x = (__int128)p->addr + (__int128)i * p->tsize;
     if (x < 0 || x > (__int128)UINT64_MAX) {
         PyErr_SetString(PyExc_OverflowError, "index leaves the address space");
@@ -527,8 +511,8 @@ static int slice_bounds(PointerObject *p, PyObject *key, int64_t *start,
     } else if ((hi = PyLong_AsLongLong(s->stop)) == -1 && PyErr_Occurred())
         return -1;
     if (hi < lo) {
-        PyErr_Format(PyExc_ValueError, "slice [%lld:%lld] runs backwards",
-                     lo, hi);
+        PyErr_Format(PyExc_ValueError, "slice [%lld:%lld] runs backwards", lo,
+                     hi);
         return -1;
     }
     if ((unsigned long long)(hi - lo) > (1ull << 32)) {
@@ -546,8 +530,7 @@ static PyObject *read_elements(PointerObject *p, int64_t start, int64_t count)
     uint64_t a = p->addr + (uint64_t)(start * (int64_t)p->tsize);
     uint64_t n = (uint64_t)count * p->tsize;
     if (p->tcode == T_BYTE || p->tcode == T_CHAR || p->tcode == T_VOID) {
-        if (n == 0)
-            return PyBytes_FromStringAndSize("", 0);
+        if (n == 0) return PyBytes_FromStringAndSize("", 0);
         int proceed;
         uint8_t *m = hvpy_check_access(p, a, n, ACC_READ | ACC_BULK, &proceed);
         return m ? PyBytes_FromStringAndSize((char *)m, (Py_ssize_t)n) : NULL;
@@ -573,8 +556,7 @@ PyObject *hvpy_ptr_getitem(PyObject *self, PyObject *key)
     PointerObject *p = (PointerObject *)self;
     if (PySlice_Check(key)) {
         int64_t start, count;
-        if (slice_bounds(p, key, &start, &count, NULL) < 0)
-            return NULL;
+        if (slice_bounds(p, key, &start, &count, NULL) < 0) return NULL;
         return read_elements(p, start, count);
     }
     if (!PyIndex_Check(key)) {
@@ -586,8 +568,7 @@ PyObject *hvpy_ptr_getitem(PyObject *self, PyObject *key)
     if (p->tcode == T_VOID)
         return load(p, 0, NULL); /* the void-pointer explanation */
     uint64_t a;
-    if (element_address(p, key, &a) < 0)
-        return NULL;
+    if (element_address(p, key, &a) < 0) return NULL;
     int proceed;
     uint8_t *m = hvpy_check_access(p, a, p->tsize, ACC_READ, &proceed);
     return m ? load(p, a, m) : NULL;
@@ -596,28 +577,23 @@ PyObject *hvpy_ptr_getitem(PyObject *self, PyObject *key)
 static int store_one(PointerObject *p, uint64_t a, PyObject *value)
 {
     uint8_t buf[8];
-    if (encode(p, value, buf) < 0)
-        return -1;
+    if (encode(p, value, buf) < 0) return -1;
     int proceed;
     uint8_t *m = hvpy_check_access(p, a, p->tsize, ACC_WRITE, &proceed);
-    if (m == NULL)
-        return -1;
+    if (m == NULL) return -1;
     memcpy(m, buf, p->tsize);
     mark_written(p, a, p->tsize, proceed);
-    if (p->tcode == T_PTR)
-        remember_pointer(p, a, value);
+    if (p->tcode == T_PTR) remember_pointer(p, a, value);
     return 0;
 }
 
 static int write_bytes(PointerObject *p, uint64_t a, const char *data,
                        uint64_t n)
 {
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     int proceed;
     uint8_t *m = hvpy_check_access(p, a, n, ACC_WRITE | ACC_BULK, &proceed);
-    if (m == NULL)
-        return -1;
+    if (m == NULL) return -1;
     memmove(m, data, n);
     mark_written(p, a, n, proceed);
     return 0;
@@ -626,13 +602,11 @@ static int write_bytes(PointerObject *p, uint64_t a, const char *data,
 static int store_slice(PointerObject *p, PyObject *key, PyObject *value)
 {
     int64_t start, count;
-    if (slice_bounds(p, key, &start, &count, value) < 0)
-        return -1;
+    if (slice_bounds(p, key, &start, &count, value) < 0) return -1;
     uint64_t a = p->addr + (uint64_t)(start * (int64_t)p->tsize);
     if (p->tsize == 1 && PyObject_CheckBuffer(value)) {
         Py_buffer view;
-        if (PyObject_GetBuffer(value, &view, PyBUF_SIMPLE) < 0)
-            return -1;
+        if (PyObject_GetBuffer(value, &view, PyBUF_SIMPLE) < 0) return -1;
         int rc = -1;
         if (view.len != count)
             PyErr_Format(PyExc_ValueError,
@@ -645,8 +619,7 @@ static int store_slice(PointerObject *p, PyObject *key, PyObject *value)
         return rc;
     }
     PyObject *seq = PySequence_Fast(value, "a slice takes bytes or a sequence");
-    if (seq == NULL)
-        return -1;
+    if (seq == NULL) return -1;
     int rc = 0;
     if (PySequence_Fast_GET_SIZE(seq) != count) {
         PyErr_Format(PyExc_ValueError,
@@ -670,8 +643,7 @@ int hvpy_ptr_setitem(PyObject *self, PyObject *key, PyObject *value)
                         "cannot delete heap memory with del; use free()");
         return -1;
     }
-    if (PySlice_Check(key))
-        return store_slice(p, key, value);
+    if (PySlice_Check(key)) return store_slice(p, key, value);
     if (!PyIndex_Check(key)) {
         PyErr_Format(PyExc_TypeError,
                      "pointer index must be an int, not %.100s",
@@ -679,8 +651,7 @@ int hvpy_ptr_setitem(PyObject *self, PyObject *key, PyObject *value)
         return -1;
     }
     uint64_t a;
-    if (element_address(p, key, &a) < 0)
-        return -1;
+    if (element_address(p, key, &a) < 0) return -1;
     return store_one(p, a, value);
 }
 
@@ -701,11 +672,10 @@ PyObject *hvpy_ptr_read(PyObject *self, PyObject *arg)
         PyErr_Format(PyExc_ValueError, "read(n): n must be >= 0, got %lld", n);
         return NULL;
     }
-    if (n == 0)
-        return PyBytes_FromStringAndSize("", 0);
+    if (n == 0) return PyBytes_FromStringAndSize("", 0);
     int proceed;
-    uint8_t *m = hvpy_check_access(p, p->addr, (uint64_t)n,
-                                   ACC_READ | ACC_BULK, &proceed);
+    uint8_t *m = hvpy_check_access(p, p->addr, (uint64_t)n, ACC_READ | ACC_BULK,
+                                   &proceed);
     return m ? PyBytes_FromStringAndSize((char *)m, (Py_ssize_t)n) : NULL;
 }
 
@@ -713,10 +683,8 @@ PyObject *hvpy_ptr_write(PyObject *self, PyObject *arg)
 {
     PointerObject *p = (PointerObject *)self;
     PyObject *bytes = NULL;
-    if (PyUnicode_Check(arg))
-        arg = bytes = PyUnicode_AsUTF8String(arg);
-    if (arg == NULL)
-        return NULL;
+    if (PyUnicode_Check(arg)) arg = bytes = PyUnicode_AsUTF8String(arg);
+    if (arg == NULL) return NULL;
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
         Py_XDECREF(bytes);
@@ -727,8 +695,7 @@ PyObject *hvpy_ptr_write(PyObject *self, PyObject *arg)
     int rc = write_bytes(p, p->addr, view.buf, (uint64_t)view.len);
     PyBuffer_Release(&view);
     Py_XDECREF(bytes);
-    if (rc < 0)
-        return NULL;
+    if (rc < 0) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -749,11 +716,9 @@ PyObject *hvpy_ptr_string(PyObject *self, PyObject *unused)
         if (*m == 0 || used == sizeof chunk) {
             PyObject *part = PyBytes_FromStringAndSize(chunk, (Py_ssize_t)used);
             PyBytes_ConcatAndDel(&out, part);
-            if (out == NULL)
-                return NULL;
+            if (out == NULL) return NULL;
             used = 0;
-            if (*m == 0)
-                break;
+            if (*m == 0) break;
         }
         chunk[used++] = (char)*m;
     }
@@ -768,78 +733,56 @@ PyObject *hvpy_ptr_string(PyObject *self, PyObject *unused)
 static int ptr_arg(module_state *st, PyObject *o, const char *fn,
                    const char *which)
 {
-    if (hvpy_is_pointer(st, o))
-        return 0;
-    PyErr_Format(PyExc_TypeError, "%s(): %s must be a Pointer, not %.100s",
-                 fn, which, Py_TYPE(o)->tp_name);
+    if (hvpy_is_pointer(st, o)) return 0;
+    PyErr_Format(PyExc_TypeError, "%s(): %s must be a Pointer, not %.100s", fn,
+                 which, Py_TYPE(o)->tp_name);
     return -1;
 }
 
-static int size_arg(PyObject *o, const char *fn, uint64_t *out)
+/* The byte count n of memcpy/memset: one rule with malloc's size (a
+ * negative n is what C sees as a huge size_t, reported as fishy). */
+static int count_arg(module_state *st, HeapObject *heap, PyObject *o,
+                     const char *fn, uint64_t *out)
 {
-    if (!PyIndex_Check(o)) {
-        PyErr_Format(PyExc_TypeError, "%s(): n must be an int, not %.100s",
-                     fn, Py_TYPE(o)->tp_name);
-        return -1;
-    }
-    long long n = PyLong_AsLongLong(o);
-    if (n == -1 && PyErr_Occurred())
-        return -1;
-    if (n < 0) {
-        PyErr_Format(PyExc_ValueError,
-                     "%s(): n = %lld is negative (in C it would become a "
-                     "huge size_t)",
-                     fn, n);
-        return -1;
-    }
-    *out = (uint64_t)n;
-    return 0;
+    int fishy;
+    if (hvpy_size_arg(o, fn, "n", out, &fishy) < 0) return -1;
+    return fishy ? hvpy_fishy_size(st, heap, fn, "n", *out) : 0;
 }
 
 PyObject *hvpy_memcpy(PyObject *module, PyObject *const *args, Py_ssize_t n)
 {
     module_state *st = hvpy_state(module);
     uint64_t len;
-    if (n != 3) {
-        PyErr_Format(PyExc_TypeError, "memcpy(dst, src, n) takes 3 arguments "
-                                      "(%zd given)", n);
-        return NULL;
-    }
-    if (ptr_arg(st, args[0], "memcpy", "dst") < 0 ||
-        ptr_arg(st, args[1], "memcpy", "src") < 0 ||
-        size_arg(args[2], "memcpy", &len) < 0)
+    if (hvpy_nargs("memcpy(dst, src, n)", n, 3) < 0 ||
+        ptr_arg(st, args[0], "memcpy", "dst") < 0 ||
+        ptr_arg(st, args[1], "memcpy", "src") < 0)
         return NULL;
     PointerObject *dst = (PointerObject *)args[0];
     PointerObject *src = (PointerObject *)args[1];
-    if (len == 0)
-        return Py_NewRef(args[0]);
     HeapObject *heap = dst->heap ? dst->heap : src->heap;
-    if (heap != NULL && heap->checks != CHECKS_OFF && dst->addr < src->addr + len &&
-        src->addr < dst->addr + len) {
+    if (count_arg(st, heap, args[2], "memcpy", &len) < 0) return NULL;
+    if (len == 0) return Py_NewRef(args[0]);
+    if (heap != NULL && heap->checks != CHECKS_OFF &&
+        dst->addr < src->addr + len && src->addr < dst->addr + len) {
         PyObject *extra = PyLong_FromUnsignedLongLong(src->addr);
         int rc = hvpy_memory_error(st, heap, HV_ERR_OVERLAP, dst->addr, len, 1,
                                    dst, extra);
         Py_XDECREF(extra);
-        if (rc < 0)
-            return NULL;
+        if (rc < 0) return NULL;
     }
     int p1, p2;
-    uint8_t *s = hvpy_check_access(src, src->addr, len, ACC_COPY | ACC_BULK,
-                                   &p1);
-    if (s == NULL)
-        return NULL;
+    uint8_t *s =
+        hvpy_check_access(src, src->addr, len, ACC_COPY | ACC_BULK, &p1);
+    if (s == NULL) return NULL;
     /* dst's check may run Python code (a report): hold the bytes first */
     uint8_t *tmp = PyMem_Malloc(len);
-    if (tmp == NULL)
-        return PyErr_NoMemory();
+    if (tmp == NULL) return PyErr_NoMemory();
     memcpy(tmp, s, len);
-    uint8_t *d = hvpy_check_access(dst, dst->addr, len, ACC_WRITE | ACC_BULK,
-                                   &p2);
-    if (d != NULL)
-        memmove(d, tmp, len);
+    uint8_t *d =
+        hvpy_check_access(dst, dst->addr, len, ACC_WRITE | ACC_BULK, &p2);
+    if (d != NULL) memmove(d, tmp, len);
     PyMem_Free(tmp);
-    if (d == NULL)
-        return NULL;
+    if (d == NULL) return NULL;
     if (p1 == 1 && p2 == 1 && src->heap == dst->heap &&
         heap->checks != CHECKS_OFF)
         hv_shadow_copy(heap->h, dst->addr, src->addr, len);
@@ -852,25 +795,19 @@ PyObject *hvpy_memset(PyObject *module, PyObject *const *args, Py_ssize_t n)
 {
     module_state *st = hvpy_state(module);
     uint64_t len;
-    if (n != 3) {
-        PyErr_Format(PyExc_TypeError, "memset(dst, c, n) takes 3 arguments "
-                                      "(%zd given)", n);
-        return NULL;
-    }
-    if (ptr_arg(st, args[0], "memset", "dst") < 0 ||
-        size_arg(args[2], "memset", &len) < 0)
-        return NULL;
-    long c = PyLong_AsLong(args[1]);
-    if (c == -1 && PyErr_Occurred())
+    int c;
+    if (hvpy_nargs("memset(dst, c, n)", n, 3) < 0 ||
+        ptr_arg(st, args[0], "memset", "dst") < 0 ||
+        hvpy_int_arg(args[1], "memset", "c", &c) < 0 ||
+        count_arg(st, ((PointerObject *)args[0])->heap, args[2], "memset",
+                  &len) < 0)
         return NULL;
     PointerObject *dst = (PointerObject *)args[0];
-    if (len == 0)
-        return Py_NewRef(args[0]);
+    if (len == 0) return Py_NewRef(args[0]);
     int proceed;
-    uint8_t *d = hvpy_check_access(dst, dst->addr, len,
-                                   ACC_WRITE | ACC_BULK, &proceed);
-    if (d == NULL)
-        return NULL;
+    uint8_t *d =
+        hvpy_check_access(dst, dst->addr, len, ACC_WRITE | ACC_BULK, &proceed);
+    if (d == NULL) return NULL;
     memset(d, (int)(unsigned char)c, len);
     mark_written(dst, dst->addr, len, proceed);
     return Py_NewRef(args[0]);

@@ -1,14 +1,28 @@
 /* binding.h — shared declarations of the CPython binding (heapviz._core).
  *
- * The binding is the only part of heapviz that includes Python.h.  It owns:
- *   module.c   module state, multi-phase init, module-level functions
- *   heapobj.c  the Heap type: the memory API and introspection
- *   pointer.c  the Pointer type: arithmetic, comparison, hashing, repr
- *   access.c   every byte a script reads or writes goes through here
- *   ctype.c    C type names: sizeof("int[10]"), cast("int*")
- *   sites.c    the caller's file:line, interned once per call site
- *   roots.c    which Pointers the script holds (leak roots, "lost" events)
- *   errors.c   core errors and memory errors become exceptions here, and only here
+ * The binding is the only part of heapviz that includes Python.h.  One file
+ * per concern:
+ *   module.c          module state, multi-phase init, module-level functions
+ *   heap_type.c       the Heap type: creation, the arena's owners (the heap
+ *                     and its capsules), close, GC, attributes, and the
+ *                     method tables of the files below put together
+ *   heap_memory.c     the memory API: malloc, calloc, realloc, free, sbrk,
+ *                     mmap, munmap
+ *   heap_introspect.c what the heap looks like now: blocks, free lists,
+ *                     stats, check, layout, raw bytes and shadow
+ *   heap_history.c    the recorded history: events, notes, sites, the step
+ *                     hook
+ *   heap_frames.c     the simulated stack: frames and their objects
+ *   args.c            argument parsing shared by the methods (sizes,
+ *                     pointers, unsigned ints), each error naming the call
+ *   records.c         Block and Event records built in C (heapviz.records)
+ *   pointer.c         the Pointer type: arithmetic, comparison, hashing, GC
+ *   access.c          every byte a script reads or writes goes through here
+ *   ctype.c           C type names: sizeof("int[10]"), cast("int*")
+ *   sites.c           the caller's file:line, interned once per call site
+ *   roots.c           which Pointers the script holds (leak roots, "lost")
+ *   errors.c          core errors and memory errors become exceptions here,
+ *                     and only here
  */
 #ifndef HEAPVIZ_BINDING_H
 #define HEAPVIZ_BINDING_H
@@ -47,6 +61,7 @@ typedef enum {
 
 typedef struct site_cache site_cache_t;
 typedef struct root_map root_map_t;
+typedef struct hvpy_arena hvpy_arena_t;
 
 typedef struct module_state module_state;
 
@@ -54,29 +69,33 @@ typedef struct module_state module_state;
 
 typedef struct HeapObject {
     PyObject_HEAD
-    /* what every malloc and free reads: one cache line */
-    hv_heap_t *h;          /* NULL once closed                          */
-    module_state *st;      /* the module's state, cached for hot paths  */
-    site_cache_t *sites;   /* (code, lasti) -> site id                  */
-    root_map_t *roots;     /* block start -> live Pointer count         */
-    PyObject *step_hook;   /* called after each operation (viewer)      */
-    int checks;            /* CHECKS_*                                  */
-    PyObject *prov;        /* dict: address -> (value, bstart, seq, prov)
-                              for pointer values stored in the heap     */
+        /* what every malloc and free reads: one cache line */
+        hv_heap_t *h;    /* NULL once closed                          */
+    module_state *st;    /* the module's state, cached for hot paths  */
+    site_cache_t *sites; /* (code, lasti) -> site id, site records    */
+    root_map_t *roots;   /* block start -> live Pointer count         */
+    PyObject *step_hook; /* called after each operation (viewer)      */
+    int checks;          /* CHECKS_*                                  */
+    PyObject *prov;      /* dict: address -> (value, bstart, seq, prov)
+                            for pointer values stored in the heap     */
     PyObject *weakreflist;
-    PyObject *dict;        /* the Python subclass's attributes          */
-    uint64_t frame_serial[64]; /* serial of each live stack depth       */
+    PyObject *dict;      /* the Python subclass's attributes          */
+    hvpy_arena_t *arena; /* h's owners: this heap and its capsules    */
     uint64_t next_frame_serial;
+    uint64_t frame_serial[HV_FRAMES_MAX]; /* serial of each live depth  */
 } HeapObject;
 
 /* PointerObject.rooted */
-enum { ROOTED_NO = 0, ROOTED = 1, ROOTED_FREED = 2 /* and free()d through
-                                                      this very Pointer */ };
+enum {
+    ROOTED_NO = 0,
+    ROOTED = 1,
+    ROOTED_FREED = 2 /* and free()d through
+                        this very Pointer */
+};
 
 typedef struct PointerObject {
-    PyObject_HEAD
-    HeapObject *heap;  /* strong ref; NULL for NULL/int pointers with
-                          no heap                                      */
+    PyObject_HEAD HeapObject *heap; /* strong ref; NULL for NULL/int pointers
+                                       with no heap */
     uint64_t addr;     /* user address                                 */
     uint64_t bstart;   /* provenance: block start (user address)       */
     uint64_t pstart;   /* provenance: payload start (bounds begin)     */
@@ -93,21 +112,27 @@ typedef struct PointerObject {
 struct module_state {
     PyTypeObject *heap_type;
     PyTypeObject *pointer_type;
-    PyObject *null;        /* heapviz.NULL                              */
-    PyObject *error_hook;  /* heapviz.errors._memory_error(...)         */
-    PyObject *heaps;       /* list of weakrefs to open heaps (wild ptrs) */
-    PyObject *pkg_prefix;  /* str: directory of the heapviz package     */
-    PyObject *segv_type;   /* heapviz.SegmentationFault (set by Python) */
+    PyTypeObject *block_base; /* _core.BlockRecord (records.c)          */
+    PyTypeObject *event_base; /* _core.EventRecord                      */
+    PyTypeObject *block_cls;  /* heapviz.records.Block, once registered */
+    PyTypeObject *event_cls;  /* heapviz.records.Event                  */
+    PyObject *site_cls;       /* heapviz.records.Site (None: tuples)    */
+    PyObject *state_names;    /* tuple: hv_block_state_t -> str         */
+    PyObject *kind_names;     /* tuple: hv_event_kind_t -> str          */
+    PyObject *null;           /* heapviz.NULL                              */
+    PyObject *error_hook;     /* heapviz.errors._memory_error(...)         */
+    PyObject *heaps;          /* list of weakrefs to open heaps (wild ptrs) */
+    PyObject *pkg_prefix;     /* str: directory of the heapviz package     */
+    PyObject *segv_type;      /* heapviz.SegmentationFault (set by Python) */
     /* dead Pointers kept for reuse (they hold no references): every malloc
        makes a Pointer and most die soon, as floats do in CPython */
     PointerObject *spare[HVPY_SPARE_POINTERS];
     int nspare;
 };
 
-module_state *hvpy_state_of_type(PyTypeObject *tp);
-
 /* The module state reached from a Pointer: through its heap when it has
  * one (cached, no type walk), else through its type. */
+module_state *hvpy_state_of_type(PyTypeObject *tp);
 static inline module_state *hvpy_pointer_state(PyObject *p, HeapObject *heap)
 {
     return heap != NULL && heap->st != NULL ? heap->st
@@ -115,14 +140,45 @@ static inline module_state *hvpy_pointer_state(PyObject *p, HeapObject *heap)
 }
 
 /* module.c */
-module_state *hvpy_state_of_type(PyTypeObject *tp);
 module_state *hvpy_state(PyObject *module);
 HeapObject *hvpy_heap_for_address(module_state *st, uint64_t addr);
 
-/* heapobj.c */
+/* heap_type.c */
 extern PyType_Spec hvpy_heap_spec;
+int hvpy_heap_ready(PyTypeObject *heap_type); /* add every concern's methods */
 int hvpy_heap_own_methods(PyTypeObject *cls);
 int hvpy_heap_alive(HeapObject *self); /* 0 + exception when closed */
+int hvpy_after_op(HeapObject *self);   /* the step hook, if any     */
+
+/* The method (and attribute) tables of each concern, put together on the
+ * type by hvpy_heap_ready(). */
+extern PyMethodDef hvpy_heap_memory_methods[];
+extern PyGetSetDef hvpy_heap_memory_getset[];
+extern PyMethodDef hvpy_heap_introspect_methods[];
+extern PyGetSetDef hvpy_heap_introspect_getset[];
+extern PyMethodDef hvpy_heap_history_methods[];
+extern PyMethodDef hvpy_heap_frame_methods[];
+
+/* args.c: each returns 0, or -1 with a TypeError/OverflowError/ValueError
+ * that names the call and the argument. */
+int hvpy_nargs(const char *signature, Py_ssize_t nargs, Py_ssize_t want);
+/* A size_t argument.  Negative values are "fishy" (valgrind's word): *fishy
+ * is set and *out holds what C would see (the value wrapped to size_t). */
+int hvpy_size_arg(PyObject *o, const char *fn, const char *name, uint64_t *out,
+                  int *fishy);
+/* Report a fishy size (valgrind's words); -1 raised, 0 reported only: go on
+ * with the wrapped value, as C would. */
+int hvpy_fishy_size(module_state *st, HeapObject *heap, const char *fn,
+                    const char *name, uint64_t value);
+/* An unsigned 64-bit integer (an address, a sequence number, a site id). */
+int hvpy_u64_arg(PyObject *o, const char *fn, const char *name, uint64_t *out);
+/* A signed int that fits in 32 bits (a list index, a mode). */
+int hvpy_int_arg(PyObject *o, const char *fn, const char *name, int *out);
+/* A str, as UTF-8 (borrowed from o). */
+int hvpy_str_arg(PyObject *o, const char *fn, const char *name,
+                 const char **out);
+int hvpy_pointer_arg(module_state *st, PyObject *o, const char *fn,
+                     PointerObject **out);
 
 /* pointer.c */
 extern PyType_Spec hvpy_pointer_spec;
@@ -144,8 +200,8 @@ PyObject *hvpy_ptr_string(PyObject *self, PyObject *unused);
  * with an exception set.  *proceed is 0 when the access must be skipped
  * (an error was only reported). */
 enum { ACC_READ = 0, ACC_WRITE = 1, ACC_COPY = 2 /* read, state copied */ };
-uint8_t *hvpy_check_access(PointerObject *p, uint64_t a, uint64_t n,
-                           int mode, int *proceed);
+uint8_t *hvpy_check_access(PointerObject *p, uint64_t a, uint64_t n, int mode,
+                           int *proceed);
 PyObject *hvpy_memcpy(PyObject *module, PyObject *const *args, Py_ssize_t n);
 PyObject *hvpy_memset(PyObject *module, PyObject *const *args, Py_ssize_t n);
 
@@ -159,6 +215,18 @@ site_cache_t *hvpy_sites_new(void);
 void hvpy_sites_free(site_cache_t *c);
 uint32_t hvpy_current_site(HeapObject *heap);
 PyObject *hvpy_site_tuple(HeapObject *heap, uint32_t site);
+/* The heapviz.records.Site of a site id (None for 0 or unknown), made once
+ * per heap and kept: a new reference. */
+PyObject *hvpy_site_record(HeapObject *heap, uint32_t site);
+
+/* records.c */
+int hvpy_records_init(PyObject *module, module_state *st);
+PyObject *hvpy_block_record(HeapObject *heap, const hv_block_t *b);
+PyObject *hvpy_event_record(HeapObject *heap, const hv_event_t *e);
+PyObject *hvpy_block_tuple(const hv_block_t *b);
+PyObject *hvpy_event_tuple(const hv_event_t *e);
+int hvpy_records_register(module_state *st, PyObject *site, PyObject *block,
+                          PyObject *event);
 
 /* roots.c */
 root_map_t *hvpy_roots_new(uint64_t heap_base, uint64_t heap_max);
@@ -168,12 +236,43 @@ void hvpy_root_drop(PointerObject *p);
 PyObject *hvpy_roots_list(HeapObject *heap);
 
 /* errors.c */
-PyObject *hvpy_raise_core(hv_err_t err, const char *what);
-/* A memory error: build it through heapviz.errors, record the event, and
- * raise it (strict) or print and go on (report).  Returns -1 when raised,
- * 0 when only reported. */
+
+/* What a failed call was, for the one function that turns a core error
+ * into an exception.  Built only on the error path. */
+typedef enum hvpy_op {
+    OP_HEAP = 0, /* Heap(...): arg names the configuration field     */
+    OP_MALLOC,
+    OP_CALLOC,
+    OP_REALLOC,
+    OP_FREE,
+    OP_SBRK, /* value: the increment                                 */
+    OP_MMAP, /* value: the length                                    */
+    OP_MUNMAP,
+    OP_FRAME_PUSH,
+    OP_FRAME_ALLOC, /* value: the size                               */
+    OP_FRAME_POP,
+    OP_RAW_READ, /* arg: the range asked for                         */
+    OP_OTHER,    /* another call: arg names it                       */
+    OP_COUNT
+} hvpy_op_t;
+
+typedef struct hvpy_call {
+    hvpy_op_t op;
+    const char *arg;    /* OP_HEAP: the field; OP_OTHER: the call      */
+    PointerObject *ptr; /* the pointer argument (free, realloc, munmap) */
+    long long value;    /* the size or increment argument             */
+} hvpy_call_t;
+
+/* Turn the core's hv_err_t of a call into an exception, or into a memory
+ * error (a double free, an invalid free, heap corruption) that the heap's
+ * checks= mode may only report.  Returns -1 when an exception is set, 0
+ * when the error was only reported and the call goes on as C would. */
+int hvpy_core_error(HeapObject *heap, hv_err_t err, const hvpy_call_t *call);
+/* A memory error the binding detected: build it through heapviz.errors,
+ * record the event, and raise it (strict) or print and go on (report).
+ * Returns -1 when raised, 0 when only reported. */
 int hvpy_memory_error(module_state *st, HeapObject *heap, int kind,
-                      uint64_t addr, uint64_t size, int write,
-                      PointerObject *p, PyObject *extra);
+                      uint64_t addr, uint64_t size, int write, PointerObject *p,
+                      PyObject *extra);
 
 #endif

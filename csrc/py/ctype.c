@@ -54,8 +54,9 @@ static const base_type_t base_types[] = {
 };
 
 static const char *tnames[] = {
-    "unsigned char", "char", "short", "unsigned short", "int", "unsigned int",
-    "long", "unsigned long", "float", "double", "pointer", "void",
+    "unsigned char", "char",         "short",   "unsigned short",
+    "int",           "unsigned int", "long",    "unsigned long",
+    "float",         "double",       "pointer", "void",
 };
 
 const char *hvpy_tcode_name(int tcode)
@@ -100,8 +101,7 @@ static int strip_arrays(PyObject *name, char *t, uint64_t *count)
     size_t len = strlen(t);
     while (len > 0 && t[len - 1] == ']') {
         char *open = strrchr(t, '[');
-        if (open == NULL)
-            return bad_type(name, "unbalanced brackets");
+        if (open == NULL) return bad_type(name, "unbalanced brackets");
         char *end;
         unsigned long long dim = strtoull(open + 1, &end, 10);
         if (end == open + 1 || *end != ']')
@@ -130,23 +130,19 @@ int hvpy_parse_ctype(PyObject *name, int *tcode, uint32_t *tsize,
         return -1;
     }
     const char *raw = PyUnicode_AsUTF8(name);
-    if (raw == NULL)
-        return -1;
+    if (raw == NULL) return -1;
     char t[128];
-    if (strlen(raw) >= sizeof t)
-        return bad_type(name, "too long");
+    if (strlen(raw) >= sizeof t) return bad_type(name, "too long");
     normalize(raw, t, sizeof t);
     uint64_t count;
-    if (strip_arrays(name, t, &count) < 0)
-        return -1;
+    if (strip_arrays(name, t, &count) < 0) return -1;
     size_t len = strlen(t);
     if (len > 0 && t[len - 1] == '*') {
         t[len - 1] = '\0';
         if (t[0] == '\0')
             return bad_type(name, "a pointer needs a type before '*'");
         *pointee = PyUnicode_FromString(t);
-        if (*pointee == NULL)
-            return -1;
+        if (*pointee == NULL) return -1;
         *tcode = T_PTR;
         *tsize = 8;
         *total = 8 * count;

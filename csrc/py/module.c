@@ -1,5 +1,11 @@
 /* module.c — heapviz._core: module state, multi-phase init and the
- * module-level functions (sizeof, the error hook registration). */
+ * module-level functions (sizeof, memcpy, memset, and the registrations
+ * heapviz's Python modules make once: the error hook, the record classes,
+ * the Heap subclass's own methods).
+ *
+ * Everything the module holds lives in its state (xxlimited.c's model):
+ * the types, heapviz.NULL, the hooks, the open heaps; the types are heap
+ * types made in the exec slot. */
 #include "binding.h"
 
 static struct PyModuleDef core_module;
@@ -28,16 +34,13 @@ HeapObject *hvpy_heap_for_address(module_state *st, uint64_t addr)
     for (Py_ssize_t i = n - 1; i >= 0; i--) {
         PyObject *ref = PyList_GET_ITEM(st->heaps, i);
         PyObject *obj = PyWeakref_GetObject(ref);
-        if (obj == Py_None)
-            continue;
+        if (obj == Py_None) continue;
         HeapObject *heap = (HeapObject *)obj;
-        if (heap->h == NULL)
-            continue;
+        if (heap->h == NULL) continue;
         hv_region_t region;
         uint8_t *mem;
         hv_resolve(heap->h, addr, 1, &region, &mem);
-        if (region != HV_REGION_NONE)
-            return heap;
+        if (region != HV_REGION_NONE) return heap;
     }
     return NULL;
 }
@@ -72,11 +75,9 @@ static PyObject *core_set_hooks(PyObject *module, PyObject *const *args,
                                 Py_ssize_t nargs)
 {
     module_state *st = hvpy_state(module);
-    if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError,
-                     "_set_hooks() takes 3 arguments (%zd given)", nargs);
+    if (hvpy_nargs("_set_hooks(error_hook, segv_type, package_dir)", nargs, 3) <
+        0)
         return NULL;
-    }
     if (!PyCallable_Check(args[0]) || !PyType_Check(args[1]) ||
         !PyUnicode_Check(args[2])) {
         PyErr_SetString(PyExc_TypeError,
@@ -104,20 +105,42 @@ static PyObject *core_own_methods(PyObject *module, PyObject *arg)
                         "_own_methods() takes a subclass of _core.Heap");
         return NULL;
     }
-    if (hvpy_heap_own_methods((PyTypeObject *)arg) < 0)
+    if (hvpy_heap_own_methods((PyTypeObject *)arg) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(set_records_doc,
+             "_set_records(site, block, event)\n\n"
+             "Called once by heapviz/records.py: the Site class, and the "
+             "Block and Event\nclasses (subclasses of BlockRecord and "
+             "EventRecord) that the heap's\nwhole-heap queries build.");
+
+static PyObject *core_set_records(PyObject *module, PyObject *const *args,
+                                  Py_ssize_t nargs)
+{
+    if (hvpy_nargs("_set_records(site, block, event)", nargs, 3) < 0 ||
+        hvpy_records_register(hvpy_state(module), args[0], args[1], args[2]) <
+            0)
         return NULL;
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(memcpy_doc, "memcpy(dst, src, n) -> dst\n\n"
+                         "Copy n bytes (and their initialized state); the "
+                         "regions must not overlap.");
+PyDoc_STRVAR(memset_doc, "memset(dst, c, n) -> dst\n\n"
+                         "Fill n bytes with the byte c.");
+
 static PyMethodDef core_methods[] = {
     {"sizeof", core_sizeof, METH_O, sizeof_doc},
     {"memcpy", (PyCFunction)(void (*)(void))hvpy_memcpy, METH_FASTCALL,
-     "memcpy(dst, src, n) -> dst\n\nCopy n bytes (and their initialized "
-     "state);\nthe regions must not overlap."},
+     memcpy_doc},
     {"memset", (PyCFunction)(void (*)(void))hvpy_memset, METH_FASTCALL,
-     "memset(dst, c, n) -> dst\n\nFill n bytes with the byte c."},
-    {"_set_hooks", (PyCFunction)(void (*)(void))core_set_hooks,
-     METH_FASTCALL, set_hooks_doc},
+     memset_doc},
+    {"_set_hooks", (PyCFunction)(void (*)(void))core_set_hooks, METH_FASTCALL,
+     set_hooks_doc},
+    {"_set_records", (PyCFunction)(void (*)(void))core_set_records,
+     METH_FASTCALL, set_records_doc},
     {"_own_methods", core_own_methods, METH_O, own_methods_doc},
     {NULL, NULL, 0, NULL},
 };
@@ -157,11 +180,9 @@ static int add_constants(PyObject *m)
         {"CHECKS_OFF", CHECKS_OFF},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (add_int(m, table[i].name, table[i].value) < 0)
-            return -1;
+        if (add_int(m, table[i].name, table[i].value) < 0) return -1;
     PyObject *names = PyList_New(0);
-    if (names == NULL)
-        return -1;
+    if (names == NULL) return -1;
     for (int k = 0; k < HV_EV_KIND_COUNT; k++) {
         PyObject *s = PyUnicode_FromString(hv_event_kind_name((uint16_t)k));
         if (s == NULL || PyList_Append(names, s) < 0) {
@@ -179,35 +200,39 @@ static int add_constants(PyObject *m)
 static int core_exec(PyObject *m)
 {
     module_state *st = hvpy_state(m);
-    st->heap_type = (PyTypeObject *)PyType_FromModuleAndSpec(
-        m, &hvpy_heap_spec, NULL);
-    if (st->heap_type == NULL ||
+    st->heap_type =
+        (PyTypeObject *)PyType_FromModuleAndSpec(m, &hvpy_heap_spec, NULL);
+    if (st->heap_type == NULL || hvpy_heap_ready(st->heap_type) < 0 ||
         PyModule_AddType(m, st->heap_type) < 0)
         return -1;
-    st->pointer_type = (PyTypeObject *)PyType_FromModuleAndSpec(
-        m, &hvpy_pointer_spec, NULL);
-    if (st->pointer_type == NULL ||
-        PyModule_AddType(m, st->pointer_type) < 0)
+    st->pointer_type =
+        (PyTypeObject *)PyType_FromModuleAndSpec(m, &hvpy_pointer_spec, NULL);
+    if (st->pointer_type == NULL || PyModule_AddType(m, st->pointer_type) < 0)
         return -1;
     st->null = hvpy_pointer_new(st, NULL, 0, 0, 0, 0, PROV_NONE);
-    if (st->null == NULL ||
-        PyModule_AddObjectRef(m, "NULL", st->null) < 0)
+    if (st->null == NULL || PyModule_AddObjectRef(m, "NULL", st->null) < 0)
         return -1;
     st->heaps = PyList_New(0);
-    if (st->heaps == NULL)
-        return -1;
+    if (st->heaps == NULL || hvpy_records_init(m, st) < 0) return -1;
     return add_constants(m);
 }
 
 static int core_traverse(PyObject *m, visitproc visit, void *arg)
 {
     module_state *st = hvpy_state(m);
-    Py_VISIT(st->heap_type);    /* heap types are GC objects            */
+    Py_VISIT(st->heap_type); /* heap types are GC objects            */
     Py_VISIT(st->pointer_type);
     Py_VISIT(st->null);
-    Py_VISIT(st->error_hook);   /* a Python function: may form a cycle  */
+    Py_VISIT(st->error_hook); /* a Python function: may form a cycle  */
     Py_VISIT(st->heaps);
     Py_VISIT(st->segv_type);
+    Py_VISIT(st->block_base);
+    Py_VISIT(st->event_base);
+    Py_VISIT(st->block_cls); /* Python classes: may hold the module  */
+    Py_VISIT(st->event_cls);
+    Py_VISIT(st->site_cls);
+    Py_VISIT(st->state_names);
+    Py_VISIT(st->kind_names);
     return 0;
 }
 
@@ -221,11 +246,21 @@ static int core_clear(PyObject *m)
     Py_CLEAR(st->heaps);
     Py_CLEAR(st->pkg_prefix);
     Py_CLEAR(st->segv_type);
+    Py_CLEAR(st->block_base);
+    Py_CLEAR(st->event_base);
+    Py_CLEAR(st->block_cls);
+    Py_CLEAR(st->event_cls);
+    Py_CLEAR(st->site_cls);
+    Py_CLEAR(st->state_names);
+    Py_CLEAR(st->kind_names);
     hvpy_pointer_spares_free(st);
     return 0;
 }
 
-static void core_free(void *m) { core_clear((PyObject *)m); }
+static void core_free(void *m)
+{
+    core_clear((PyObject *)m);
+}
 
 static PyModuleDef_Slot core_slots[] = {
     {Py_mod_exec, core_exec},
@@ -235,15 +270,14 @@ static PyModuleDef_Slot core_slots[] = {
 PyDoc_STRVAR(core_doc, "heapviz's allocator core and its memory API.");
 
 static struct PyModuleDef core_module = {
-    PyModuleDef_HEAD_INIT,
-    .m_name = "heapviz._core",
-    .m_doc = core_doc,
-    .m_size = sizeof(module_state),
-    .m_methods = core_methods,
-    .m_slots = core_slots,
-    .m_traverse = core_traverse,
-    .m_clear = core_clear,
+    PyModuleDef_HEAD_INIT,       .m_name = "heapviz._core",
+    .m_doc = core_doc,           .m_size = sizeof(module_state),
+    .m_methods = core_methods,   .m_slots = core_slots,
+    .m_traverse = core_traverse, .m_clear = core_clear,
     .m_free = core_free,
 };
 
-PyMODINIT_FUNC PyInit__core(void) { return PyModuleDef_Init(&core_module); }
+PyMODINIT_FUNC PyInit__core(void)
+{
+    return PyModuleDef_Init(&core_module);
+}

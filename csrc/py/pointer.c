@@ -6,36 +6,50 @@
  * wild), and the type of its elements (so p + 1 and p[i] scale as in C).
  * Pointers are immutable; arithmetic makes new ones with the same
  * provenance, as in C where p + 100 still "belongs" to p's block.
+ *
+ * A Pointer holds its heap, so it takes part in garbage collection: a
+ * heap that keeps a Pointer to itself is collected like any cycle.
  */
 #include "binding.h"
 
 #include <stddef.h>
-#include <string.h>
 #include <stdio.h>
+#include <string.h>
 
 int hvpy_is_pointer(module_state *st, PyObject *o)
 {
     return PyObject_TypeCheck(o, st->pointer_type);
 }
 
-/* A fresh Pointer: a spare one when there is (zeroed and given its type
- * back, as tp_alloc would), else tp_alloc's. */
+/* A fresh, untracked Pointer: a spare one when there is (zeroed and given
+ * its type back, as tp_alloc would), else tp_alloc's.  with_heap() gives it
+ * its heap and hands it to the garbage collector. */
 static PointerObject *alloc_pointer(module_state *st, PyTypeObject *tp)
 {
     PointerObject *p;
     if (st != NULL && st->nspare > 0 && tp == st->pointer_type) {
         p = st->spare[--st->nspare];
-        memset((char *)p + sizeof(PyObject), 0,
-               sizeof *p - sizeof(PyObject));
+        memset((char *)p + sizeof(PyObject), 0, sizeof *p - sizeof(PyObject));
         PyObject_Init((PyObject *)p, tp); /* a reference to tp, refcnt 1 */
     } else {
         p = (PointerObject *)tp->tp_alloc(tp, 0);
-        if (p == NULL)
-            return NULL;
+        if (p == NULL) return NULL;
+        PyObject_GC_UnTrack(p);
     }
     p->tcode = T_BYTE;
     p->tsize = 1;
     return p;
+}
+
+/* A Pointer's only way into a reference cycle is its heap (h.keep =
+ * h.malloc(8): heap -> __dict__ -> Pointer -> heap); its pointee is a str.
+ * So only Pointers with a heap are tracked, as CPython leaves tuples of
+ * atoms untracked. */
+static void with_heap(PointerObject *p, HeapObject *heap)
+{
+    if (heap == NULL) return;
+    p->heap = (HeapObject *)Py_NewRef((PyObject *)heap);
+    PyObject_GC_Track(p);
 }
 
 PyObject *hvpy_pointer_new(module_state *st, HeapObject *heap, uint64_t addr,
@@ -43,9 +57,8 @@ PyObject *hvpy_pointer_new(module_state *st, HeapObject *heap, uint64_t addr,
                            int prov)
 {
     PointerObject *p = alloc_pointer(st, st->pointer_type);
-    if (p == NULL)
-        return NULL;
-    p->heap = (HeapObject *)Py_XNewRef((PyObject *)heap);
+    if (p == NULL) return NULL;
+    with_heap(p, heap);
     p->addr = addr;
     p->bstart = bstart;
     p->pstart = pstart;
@@ -59,11 +72,10 @@ PyObject *hvpy_pointer_new(module_state *st, HeapObject *heap, uint64_t addr,
 PyObject *hvpy_pointer_retype(PointerObject *p, uint64_t addr, int tcode,
                               uint32_t tsize, PyObject *pointee)
 {
-    PointerObject *q = alloc_pointer(p->heap != NULL ? p->heap->st : NULL,
-                                     Py_TYPE(p));
-    if (q == NULL)
-        return NULL;
-    q->heap = (HeapObject *)Py_XNewRef((PyObject *)p->heap);
+    PointerObject *q =
+        alloc_pointer(p->heap != NULL ? p->heap->st : NULL, Py_TYPE(p));
+    if (q == NULL) return NULL;
+    with_heap(q, p->heap);
     q->addr = addr;
     q->bstart = p->bstart;
     q->pstart = p->pstart;
@@ -115,8 +127,7 @@ static PyObject *pointer_tp_new(PyTypeObject *tp, PyObject *args,
                                      &tname))
         return NULL;
     module_state *st = hvpy_state_of_type(tp);
-    if (st == NULL)
-        return NULL;
+    if (st == NULL) return NULL;
     PointerObject *p;
     if (value != NULL && hvpy_is_pointer(st, value)) {
         PointerObject *src = (PointerObject *)value;
@@ -124,16 +135,15 @@ static PyObject *pointer_tp_new(PyTypeObject *tp, PyObject *args,
                                                  src->tsize, src->pointee);
     } else {
         uint64_t addr = 0;
-        if (value != NULL && value != Py_None && parse_address(value, &addr) < 0)
+        if (value != NULL && value != Py_None &&
+            parse_address(value, &addr) < 0)
             return NULL;
         p = alloc_pointer(st, tp);
-        if (p == NULL)
-            return NULL;
+        if (p == NULL) return NULL;
         p->addr = addr;
         p->uninit = value == NULL;
     }
-    if (p == NULL || tname == NULL || tname == Py_None)
-        return (PyObject *)p;
+    if (p == NULL || tname == NULL || tname == Py_None) return (PyObject *)p;
     int tcode;
     uint32_t tsize;
     uint64_t total;
@@ -148,11 +158,22 @@ static PyObject *pointer_tp_new(PyTypeObject *tp, PyObject *args,
     return (PyObject *)p;
 }
 
+static int pointer_traverse(PointerObject *p, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(p)); /* heap type instances keep their type alive */
+    Py_VISIT(p->heap);    /* the edge a cycle through a heap takes      */
+    return 0;
+}
+
+/* No tp_clear: a Pointer never changes, and a cycle through one always
+ * passes through its heap, whose tp_clear (its __dict__) breaks it. */
+
 static void pointer_dealloc(PointerObject *p)
 {
     PyTypeObject *tp = Py_TYPE(p);
     /* valid until tp goes: the type holds its module, the module its state */
     module_state *st = p->heap != NULL ? p->heap->st : NULL;
+    PyObject_GC_UnTrack(p);
     hvpy_root_drop(p);
     Py_XDECREF(p->heap);
     Py_XDECREF(p->pointee);
@@ -167,7 +188,7 @@ static void pointer_dealloc(PointerObject *p)
 void hvpy_pointer_spares_free(module_state *st)
 {
     while (st->nspare > 0)
-        PyObject_Free(st->spare[--st->nspare]);
+        PyObject_GC_Del(st->spare[--st->nspare]);
 }
 
 /* --- numbers ----------------------------------------------------------- */
@@ -177,12 +198,14 @@ static PyObject *pointer_index(PointerObject *p)
     return PyLong_FromUnsignedLongLong(p->addr);
 }
 
-static int pointer_bool(PointerObject *p) { return p->addr != 0; }
+static int pointer_bool(PointerObject *p)
+{
+    return p->addr != 0;
+}
 
 static int as_offset(PyObject *n, int64_t *out)
 {
-    if (!PyIndex_Check(n))
-        return 1; /* not an integer: NotImplemented */
+    if (!PyIndex_Check(n)) return 1; /* not an integer: NotImplemented */
     long long v = PyLong_AsLongLong(n);
     if (v == -1 && PyErr_Occurred()) {
         PyErr_SetString(PyExc_OverflowError,
@@ -220,8 +243,7 @@ static module_state *state_of_either(PyObject *a, PyObject *b)
 static PyObject *pointer_add(PyObject *a, PyObject *b)
 {
     module_state *st = state_of_either(a, b);
-    if (st == NULL)
-        Py_RETURN_NOTIMPLEMENTED;
+    if (st == NULL) Py_RETURN_NOTIMPLEMENTED;
     PyObject *ptr = hvpy_is_pointer(st, a) ? a : b;
     PyObject *num = ptr == a ? b : a;
     if (hvpy_is_pointer(st, num)) {
@@ -232,18 +254,15 @@ static PyObject *pointer_add(PyObject *a, PyObject *b)
     }
     int64_t n;
     int rc = as_offset(num, &n);
-    if (rc > 0)
-        Py_RETURN_NOTIMPLEMENTED;
-    if (rc < 0)
-        return NULL;
+    if (rc > 0) Py_RETURN_NOTIMPLEMENTED;
+    if (rc < 0) return NULL;
     return offset_pointer((PointerObject *)ptr, n);
 }
 
 static PyObject *pointer_sub(PyObject *a, PyObject *b)
 {
     module_state *st = state_of_either(a, b);
-    if (st == NULL || !hvpy_is_pointer(st, a))
-        Py_RETURN_NOTIMPLEMENTED;
+    if (st == NULL || !hvpy_is_pointer(st, a)) Py_RETURN_NOTIMPLEMENTED;
     PointerObject *p = (PointerObject *)a;
     if (hvpy_is_pointer(st, b)) {
         PointerObject *q = (PointerObject *)b;
@@ -258,10 +277,8 @@ static PyObject *pointer_sub(PyObject *a, PyObject *b)
     }
     int64_t n;
     int rc = as_offset(b, &n);
-    if (rc > 0)
-        Py_RETURN_NOTIMPLEMENTED;
-    if (rc < 0)
-        return NULL;
+    if (rc > 0) Py_RETURN_NOTIMPLEMENTED;
+    if (rc < 0) return NULL;
     if (n == INT64_MIN) {
         PyErr_SetString(PyExc_OverflowError, "pointer offset too large");
         return NULL;
@@ -294,8 +311,7 @@ static Py_hash_t pointer_hash(PointerObject *p)
 
 static PyObject *type_name(PointerObject *p)
 {
-    if (p->tcode == T_PTR)
-        return PyUnicode_FromFormat("%U*", p->pointee);
+    if (p->tcode == T_PTR) return PyUnicode_FromFormat("%U*", p->pointee);
     return PyUnicode_FromString(hvpy_tcode_name(p->tcode));
 }
 
@@ -305,8 +321,7 @@ static PyObject *pointer_repr(PointerObject *p)
         return PyUnicode_FromString(p->uninit ? "Pointer() /* uninitialized */"
                                               : "NULL");
     PyObject *t = type_name(p);
-    if (t == NULL)
-        return NULL;
+    if (t == NULL) return NULL;
     char hex[24]; /* PyUnicode_FromFormat has no %llx before 3.12 */
     snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)p->addr);
     PyObject *r = PyUnicode_FromFormat("<%U* %s>", t, hex);
@@ -355,10 +370,9 @@ static PyObject *pointer_get_provenance(PointerObject *p, void *c)
 {
     (void)c;
     static const char *names[] = {"none", "block", "stack", "raw"};
-    return Py_BuildValue("(sKKK)", names[p->prov & 3],
-                         (unsigned long long)p->bstart,
-                         (unsigned long long)p->pstart,
-                         (unsigned long long)p->seq);
+    return Py_BuildValue(
+        "(sKKK)", names[p->prov & 3], (unsigned long long)p->bstart,
+        (unsigned long long)p->pstart, (unsigned long long)p->seq);
 }
 
 static PyObject *pointer_reduce(PointerObject *p, PyObject *unused)
@@ -406,6 +420,7 @@ PyDoc_STRVAR(
 static PyType_Slot pointer_slots[] = {
     {Py_tp_new, pointer_tp_new},
     {Py_tp_dealloc, pointer_dealloc},
+    {Py_tp_traverse, pointer_traverse},
     {Py_tp_repr, pointer_repr},
     {Py_tp_hash, pointer_hash},
     {Py_tp_richcompare, pointer_richcompare},
@@ -425,6 +440,6 @@ static PyType_Slot pointer_slots[] = {
 PyType_Spec hvpy_pointer_spec = {
     .name = "heapviz.Pointer",
     .basicsize = sizeof(PointerObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_HAVE_GC,
     .slots = pointer_slots,
 };

@@ -20,8 +20,8 @@
 #include <string.h>
 
 typedef struct {
-    uint64_t key; /* block start; 0 = empty */
-    uint64_t seq; /* the allocation the count belongs to */
+    uint64_t key;    /* block start; 0 = empty */
+    uint64_t seq;    /* the allocation the count belongs to */
     uint32_t count;  /* live Pointers derived from the block        */
     uint32_t starts; /* of those, how many point at the payload start */
 } root_slot_t;
@@ -40,8 +40,7 @@ struct root_map {
 root_map_t *hvpy_roots_new(uint64_t heap_base, uint64_t heap_max)
 {
     root_map_t *m = calloc(1, sizeof *m);
-    if (m == NULL)
-        return NULL;
+    if (m == NULL) return NULL;
     m->heap_base = heap_base;
     m->heap_end = heap_base + heap_max;
     m->nchunks = (size_t)((heap_max / 16 + CHUNK_SLOTS - 1) / CHUNK_SLOTS);
@@ -57,8 +56,7 @@ root_map_t *hvpy_roots_new(uint64_t heap_base, uint64_t heap_max)
 
 void hvpy_roots_free(root_map_t *m)
 {
-    if (m == NULL)
-        return;
+    if (m == NULL) return;
     for (size_t i = 0; m->chunks != NULL && i < m->nchunks; i++)
         free(m->chunks[i]);
     free(m->chunks);
@@ -78,8 +76,7 @@ static root_slot_t *dense(root_map_t *m, uint64_t bstart, bool make)
 {
     uint64_t idx = (bstart - m->heap_base) >> 4;
     root_slot_t **chunk = &m->chunks[idx / CHUNK_SLOTS];
-    if (*chunk == NULL && make)
-        *chunk = calloc(CHUNK_SLOTS, sizeof **chunk);
+    if (*chunk == NULL && make) *chunk = calloc(CHUNK_SLOTS, sizeof **chunk);
     return *chunk != NULL ? &(*chunk)[idx % CHUNK_SLOTS] : NULL;
 }
 
@@ -95,8 +92,7 @@ static root_slot_t *find(root_map_t *m, uint64_t key)
 {
     size_t i = hash(key, m->mask);
     while (m->slots[i].key != 0) {
-        if (m->slots[i].key == key)
-            return &m->slots[i];
+        if (m->slots[i].key == key) return &m->slots[i];
         i = (i + 1) & m->mask;
     }
     return NULL;
@@ -107,13 +103,11 @@ static int grow(root_map_t *m)
     size_t old_cap = m->mask + 1;
     root_slot_t *old = m->slots;
     root_slot_t *fresh = calloc(old_cap * 2, sizeof *fresh);
-    if (fresh == NULL)
-        return -1;
+    if (fresh == NULL) return -1;
     m->slots = fresh;
     m->mask = old_cap * 2 - 1;
     for (size_t i = 0; i < old_cap; i++) {
-        if (old[i].key == 0)
-            continue;
+        if (old[i].key == 0) continue;
         size_t j = hash(old[i].key, m->mask);
         while (m->slots[j].key != 0)
             j = (j + 1) & m->mask;
@@ -130,8 +124,7 @@ static void erase(root_map_t *m, root_slot_t *s)
     size_t j = i;
     for (;;) {
         j = (j + 1) & m->mask;
-        if (m->slots[j].key == 0)
-            break;
+        if (m->slots[j].key == 0) break;
         size_t home = hash(m->slots[j].key, m->mask);
         /* move j back to i if its home is not in (i, j] cyclically */
         if ((j > i && (home <= i || home > j)) ||
@@ -172,8 +165,7 @@ __attribute__((noinline)) static void add_sparse(root_map_t *m,
     size_t i = hash(p->bstart, m->mask);
     while (m->slots[i].key != 0)
         i = (i + 1) & m->mask;
-    m->slots[i] = (root_slot_t){p->bstart, p->seq, 1,
-                                p->addr == p->pstart};
+    m->slots[i] = (root_slot_t){p->bstart, p->seq, 1, p->addr == p->pstart};
     m->used++;
     p->rooted = ROOTED;
 }
@@ -203,8 +195,7 @@ static int heap_points_into(HeapObject *heap, uint64_t lo, uint64_t hi)
     hv_heap_layout(heap->h, &lay);
     uint64_t brk = hv_brk(heap->h);
     uint64_t len = brk - lay.heap_base;
-    if (len > (1u << 20))
-        return 1;
+    if (len > (1u << 20)) return 1;
     uint8_t *mem;
     hv_region_t region;
     if (hv_resolve(heap->h, lay.heap_base, len, &region, &mem) != HV_OK)
@@ -226,14 +217,12 @@ static void record_lost(HeapObject *heap, uint64_t bstart, uint64_t pstart,
 {
     /* the common case first, in O(1): the block was freed before its last
        Pointer died, so nothing was lost */
-    if (!hv_block_live(heap->h, pstart, bstart, seq))
-        return;
+    if (!hv_block_live(heap->h, pstart, bstart, seq)) return;
     hv_block_t b;
     if (hv_block_at(heap->h, bstart, &b) != HV_OK || b.seq != seq ||
         (b.state != HV_BLOCK_ALLOCATED && b.state != HV_BLOCK_MMAPPED))
         return;
-    if (heap_points_into(heap, b.payload, b.payload + b.payload_size))
-        return;
+    if (heap_points_into(heap, b.payload, b.payload + b.payload_size)) return;
     PyObject *et, *ev_, *tb;
     PyErr_Fetch(&et, &ev_, &tb); /* may run while an exception is set */
     hv_event_t ev = {0};
@@ -260,16 +249,13 @@ static root_slot_t *slot_of(root_map_t *m, uint64_t bstart, uint64_t seq)
 void hvpy_root_drop(PointerObject *p)
 {
     HeapObject *heap = p->heap;
-    if (!p->rooted || heap == NULL || heap->roots == NULL)
-        return;
+    if (!p->rooted || heap == NULL || heap->roots == NULL) return;
     bool freed = p->rooted == ROOTED_FREED;
     p->rooted = ROOTED_NO;
     root_slot_t *s = slot_of(heap->roots, p->bstart, p->seq);
-    if (s == NULL)
-        return;
+    if (s == NULL) return;
     s->starts -= (p->addr == p->pstart && s->starts > 0);
-    if (--s->count > 0)
-        return;
+    if (--s->count > 0) return;
     uint64_t seq = s->seq;
     if (!heap_block(heap->roots, s->key)) /* a map slot: no longer needed */
         erase(heap->roots, s);
@@ -280,11 +266,10 @@ void hvpy_root_drop(PointerObject *p)
 
 static int append_slot(PyObject *out, const root_slot_t *s)
 {
-    if (s->key == 0 || s->count == 0)
-        return 0;
+    if (s->key == 0 || s->count == 0) return 0;
     PyObject *t = Py_BuildValue("(KKII)", (unsigned long long)s->key,
-                                (unsigned long long)s->seq,
-                                (unsigned)s->count, (unsigned)s->starts);
+                                (unsigned long long)s->seq, (unsigned)s->count,
+                                (unsigned)s->starts);
     int rc = t == NULL ? -1 : PyList_Append(out, t);
     Py_XDECREF(t);
     return rc;
@@ -294,16 +279,13 @@ static int append_slot(PyObject *out, const root_slot_t *s)
 PyObject *hvpy_roots_list(HeapObject *heap)
 {
     PyObject *out = PyList_New(0);
-    if (out == NULL || heap->roots == NULL)
-        return out;
+    if (out == NULL || heap->roots == NULL) return out;
     root_map_t *m = heap->roots;
     for (size_t c = 0; c < m->nchunks; c++)
         for (size_t i = 0; m->chunks[c] != NULL && i < CHUNK_SLOTS; i++)
-            if (append_slot(out, &m->chunks[c][i]) < 0)
-                goto fail;
+            if (append_slot(out, &m->chunks[c][i]) < 0) goto fail;
     for (size_t i = 0; i <= m->mask; i++)
-        if (append_slot(out, &m->slots[i]) < 0)
-            goto fail;
+        if (append_slot(out, &m->slots[i]) < 0) goto fail;
     return out;
 fail:
     Py_DECREF(out);

@@ -7,11 +7,15 @@
  * is never reused under it).  Frames whose code lives inside the heapviz
  * package are skipped: the line of `heapviz.strcpy(dst, s)` is the
  * student's, not strcpy's.
+ *
+ * The other way, from a site id to the Site record a Block or an Event
+ * names, is cached too (hvpy_site_record): one record per id and heap.
  */
 #include "binding.h"
 
 #include <frameobject.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     PyObject *code; /* strong reference; NULL: empty slot */
@@ -21,20 +25,23 @@ typedef struct {
 
 struct site_cache {
     site_entry_t *slots;
-    size_t mask;  /* capacity - 1, capacity a power of two */
+    size_t mask; /* capacity - 1, capacity a power of two */
     size_t used;
     /* the last two answers (a loop asks the same lines again, and
        h.free(h.malloc(n)) is two of them); their code objects are kept
        alive by the table */
     site_entry_t last[2];
     int older; /* which of last[] to replace next */
+    /* the Site record of each id asked for so far (NULL: not made yet):
+       a heap has few sites and its blocks name them over and over */
+    PyObject **records;
+    uint32_t nrecords;
 };
 
 site_cache_t *hvpy_sites_new(void)
 {
     site_cache_t *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        return NULL;
+    if (c == NULL) return NULL;
     c->slots = calloc(256, sizeof *c->slots);
     c->mask = 255;
     if (c->slots == NULL) {
@@ -46,10 +53,12 @@ site_cache_t *hvpy_sites_new(void)
 
 void hvpy_sites_free(site_cache_t *c)
 {
-    if (c == NULL)
-        return;
+    if (c == NULL) return;
     for (size_t i = 0; i <= c->mask; i++)
         Py_XDECREF(c->slots[i].code);
+    for (uint32_t i = 0; i < c->nrecords; i++)
+        Py_XDECREF(c->records[i]);
+    free(c->records);
     free(c->slots);
     free(c);
 }
@@ -66,13 +75,11 @@ static int grow(site_cache_t *c)
     size_t old_cap = c->mask + 1;
     site_entry_t *old = c->slots;
     site_entry_t *fresh = calloc(old_cap * 2, sizeof *fresh);
-    if (fresh == NULL)
-        return -1;
+    if (fresh == NULL) return -1;
     c->slots = fresh;
     c->mask = old_cap * 2 - 1;
     for (size_t i = 0; i < old_cap; i++) {
-        if (old[i].code == NULL)
-            continue;
+        if (old[i].code == NULL) continue;
         size_t j = slot_of(c, old[i].code, old[i].lasti);
         while (c->slots[j].code != NULL)
             j = (j + 1) & c->mask;
@@ -87,8 +94,7 @@ static int grow(site_cache_t *c)
 static int is_internal(HeapObject *heap, PyCodeObject *code)
 {
     module_state *st = heap->st;
-    if (st == NULL || st->pkg_prefix == NULL)
-        return 0;
+    if (st == NULL || st->pkg_prefix == NULL) return 0;
     return PyUnicode_Tailmatch(code->co_filename, st->pkg_prefix, 0,
                                PY_SSIZE_T_MAX, -1) == 1;
 }
@@ -131,11 +137,10 @@ static uint32_t lookup(HeapObject *heap, PyFrameObject *f, PyCodeObject *code,
             return c->slots[i].site;
         }
     }
-    uint32_t site = is_internal(heap, code) ? SITE_INTERNAL
-                                            : intern_frame(heap, f, code);
+    uint32_t site =
+        is_internal(heap, code) ? SITE_INTERNAL : intern_frame(heap, f, code);
     if ((c->used + 1) * 2 > c->mask + 1) {
-        if (grow(c) < 0)
-            return site; /* keep working uncached */
+        if (grow(c) < 0) return site; /* keep working uncached */
         i = slot_of(c, (PyObject *)code, lasti);
         while (c->slots[i].code != NULL)
             i = (i + 1) & c->mask;
@@ -168,12 +173,10 @@ static inline uint32_t frame_site(HeapObject *heap, PyFrameObject *f)
 
 uint32_t hvpy_current_site(HeapObject *heap)
 {
-    if (heap->h == NULL || heap->sites == NULL)
-        return 0;
+    if (heap->h == NULL || heap->sites == NULL) return 0;
     PyFrameObject *f = PyEval_GetFrame(); /* borrowed */
     uint32_t site = f ? frame_site(heap, f) : 0;
-    if (site != SITE_INTERNAL)
-        return site;
+    if (site != SITE_INTERNAL) return site;
     /* called from inside heapviz (strcpy, strdup…): the caller's line */
     f = PyFrame_GetBack(f);
     while (f != NULL) {
@@ -198,4 +201,37 @@ PyObject *hvpy_site_tuple(HeapObject *heap, uint32_t site)
         !hv_site_get(heap->h, site, &file, &line, &func))
         Py_RETURN_NONE;
     return Py_BuildValue("(sIs)", file, (unsigned)line, func ? func : "");
+}
+
+/* The slot of site's record, the table grown to hold it (NULL: no memory). */
+static PyObject **record_slot(site_cache_t *c, uint32_t site)
+{
+    if (site >= c->nrecords) {
+        uint32_t n = c->nrecords ? c->nrecords : 64;
+        while (n <= site)
+            n *= 2;
+        PyObject **fresh = realloc(c->records, n * sizeof *fresh);
+        if (fresh == NULL) return NULL;
+        memset(fresh + c->nrecords, 0, (n - c->nrecords) * sizeof *fresh);
+        c->records = fresh;
+        c->nrecords = n;
+    }
+    return &c->records[site];
+}
+
+PyObject *hvpy_site_record(HeapObject *heap, uint32_t site)
+{
+    module_state *st = heap->st;
+    if (site == 0 || heap->sites == NULL || st == NULL) Py_RETURN_NONE;
+    PyObject **slot = site < heap->sites->nrecords
+                          ? &heap->sites->records[site]
+                          : record_slot(heap->sites, site);
+    if (slot == NULL) return PyErr_NoMemory();
+    if (*slot != NULL) return Py_NewRef(*slot);
+    PyObject *t = hvpy_site_tuple(heap, site);
+    if (t == NULL || t == Py_None || st->site_cls == Py_None)
+        return t; /* unknown (not kept), or no Site class: the tuple */
+    *slot = PyObject_Call(st->site_cls, t, NULL);
+    Py_DECREF(t);
+    return Py_XNewRef(*slot);
 }

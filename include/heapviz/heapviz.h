@@ -125,6 +125,10 @@ void hv_heap_destroy(hv_heap_t *h);
  * same operation and event numbering; no event history of its own
  * (history_limit 0).  The original is only read. */
 hv_err_t hv_heap_clone(const hv_heap_t *src, hv_heap_t **out);
+/* The name of the PyCapsule that heapviz._core.Heap._capsule() returns: its
+ * pointer is the hv_heap_t, valid (readable) for as long as the capsule
+ * lives, even after the Heap is closed (the capsule owns the arena too). */
+#define HV_CAPSULE_NAME "heapviz._core.heap"
 int hv_heap_fd(const hv_heap_t *h); /* the memfd (or -1 if anonymous) */
 const hv_config_t *hv_heap_config(const hv_heap_t *h);
 
@@ -304,6 +308,10 @@ void hv_shadow_copy(hv_heap_t *h, hv_addr_t dst, hv_addr_t src, uint64_t len);
 /* ------------------------------------------------------------------------
  * The simulated stack (frames for the chapter's contrast with the heap).
  * ---------------------------------------------------------------------- */
+/* The deepest the simulated stack nests: hv_frame_push of frame
+ * HV_FRAMES_MAX + 1 returns HV_ESTACK and pushes nothing. */
+#define HV_FRAMES_MAX 256
+
 hv_err_t hv_frame_push(hv_heap_t *h, const char *name, uint32_t site,
                        uint32_t *depth);
 hv_err_t hv_frame_alloc(hv_heap_t *h, uint64_t n, uint32_t site,
