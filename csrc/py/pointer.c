@@ -392,7 +392,8 @@ static PyMethodDef pointer_methods[] = {
      "write(data: bytes) -> None\n\nStore bytes at the pointer."},
     {"string", (PyCFunction)hvpy_ptr_string, METH_NOARGS,
      "string() -> str\n\nThe NUL-terminated C string at the pointer."},
-    {"__reduce__", (PyCFunction)pointer_reduce, METH_NOARGS, NULL},
+    {"__reduce__", (PyCFunction)pointer_reduce, METH_NOARGS,
+     "A Pointer cannot be pickled: its meaning is tied to a live heap."},
     {NULL, NULL, 0, NULL},
 };
 
