@@ -1,6 +1,8 @@
 /* test_stress.c — randomized malloc/calloc/realloc/free per policy and
  * configuration, with hv_check after every step and the contents of every
- * live block verified (realloc keeps min(old, new) bytes). */
+ * live block verified: calloc's bytes are all zero (even in a block that
+ * held another's bytes), realloc keeps min(old, new) bytes, and every block
+ * keeps its fill byte until it is freed. */
 #include "harness.h"
 
 #include <stdlib.h>
@@ -56,6 +58,23 @@ static bool intact(hv_heap_t *h, const live_t *l, uint64_t n)
     return true;
 }
 
+/* calloc(nmemb, size) into l: its n bytes must read zero before they are
+ * filled like any block's. */
+static hv_err_t stress_calloc(hv_heap_t *h, uint64_t n, hv_addr_t *q,
+                              uint64_t *total, int *bad)
+{
+    uint64_t nmemb = 1 + rnd() % 8, size = n / 8;
+    hv_err_t err = hv_calloc(h, nmemb, size, 7, q);
+    *total = nmemb * size;
+    if (*q && !intact(h, &(live_t){*q, *total, 0}, *total)) {
+        fprintf(stderr, "calloc(%llu, %llu) -> %#llx is not all zero\n",
+                (unsigned long long)nmemb, (unsigned long long)size,
+                (unsigned long long)*q);
+        (*bad)++;
+    }
+    return err;
+}
+
 static void step(hv_heap_t *h, live_t *slots, int *bad)
 {
     live_t *l = &slots[rnd() % SLOTS];
@@ -64,7 +83,7 @@ static void step(hv_heap_t *h, live_t *slots, int *bad)
     hv_err_t err = HV_OK;
     if (!l->p) {
         if (rnd() % 4 == 0)
-            err = hv_calloc(h, 1 + rnd() % 8, n / 8, 7, &q), n = 0;
+            err = stress_calloc(h, n, &q, &n, bad);
         else
             err = hv_malloc(h, n, 7, &q);
         if (q) {
