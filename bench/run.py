@@ -6,7 +6,8 @@
 Steps: build the extension (`make build`) and the C trace benchmark (`make bench-c`); write the
 synthetic traces (bench/gen_traces.py, into bench/build/traces); replay them and the CS:APP
 traces from ../shared/traces (when present; never copied) through every policy and glibc
-(bench/build/trace_bench); time the Python API (bench/bench_api.py); run bench/bench_viz.py
+(bench/build/trace_bench); time the Python API (bench/bench_api.py) and the whole-heap
+queries (bench/bench_queries.py); run bench/bench_viz.py
 when it exists and SDL is available.  Then the sections of bench/RESULTS.md that this script
 owns are rewritten (each under its own `## ` heading); every other section is kept as it is.
 """
@@ -47,6 +48,7 @@ SECTIONS = [
     "## C core: malloc-lab traces (bench/trace_bench.c)",
     "## Python API (bench/bench_api.py)",
     "## Memory-error checks: strict against off",
+    "## Whole-heap queries (bench/bench_queries.py)",
 ]
 
 sys.path.insert(0, str(BENCH))
@@ -146,6 +148,15 @@ def run_bench_api(quick: bool) -> dict[str, Any]:
     return json.loads(out.read_text())
 
 
+def run_bench_queries(quick: bool) -> dict[str, Any]:
+    out = BUILD / ("bench_queries.quick.json" if quick else "bench_queries.json")
+    cmd = [PY, str(BENCH / "bench_queries.py"), "--json", str(out)]
+    if quick:
+        cmd.append("--quick")
+    sh(cmd, stdout=subprocess.DEVNULL)
+    return json.loads(out.read_text())
+
+
 def run_bench_viz(quick: bool) -> str:
     """bench_viz.py belongs to the viewer; it writes its own section.  Returns a status."""
     script = BENCH / "bench_viz.py"
@@ -209,8 +220,8 @@ def num(x: float | None, fmt: str = ".1f") -> str:
 
 class Figures:
     def __init__(self, tb: dict[str, Any] | None, api: dict[str, Any] | None,
-                 lab: list[Path]) -> None:
-        self.tb, self.api = tb, api
+                 lab: list[Path], queries: dict[str, Any] | None = None) -> None:
+        self.tb, self.api, self.queries = tb, api, queries
         present = {p.name for p in lab}
         self.lab11 = [n for n in LAB_TARGET_FILES if n in present]
         self.have_lab = len(self.lab11) == len(LAB_TARGET_FILES)
@@ -285,7 +296,18 @@ class Figures:
             out.append(("checks=\"strict\" at most 2× \"off\" on the Python API workload",
                         f"{s / o:.2f}× ({s:.0f} against {o:.0f} ns per operation)",
                         "same workload, same run", s <= 2 * o))
+        out.append(self.blocks_target())
         return out
+
+    def blocks_target(self) -> tuple[str, str, str, bool | None]:
+        what = "`h.blocks()` on a heap of 100,000 blocks in at most 100 ms (issue 13)"
+        q = self.queries
+        if q is None or q["quick"]:
+            return (what, "not measured", "–", None)
+        new, old = q["ms"]["blocks new"], q["ms"]["blocks old"]
+        return (what, f"{new:.1f} ms for {q['blocks']:,} blocks",
+                f"the old way (dataclasses from tuples) {old:.0f} ms, {old / new:.0f}× slower",
+                new <= q["target_ms"] and q["blocks"] >= q["target_blocks"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,7 +343,7 @@ def section_run(m: dict[str, str], runs: int, lab: list[Path], synth: list[Path]
 def section_targets(fig: Figures) -> str:
     body = [[t, m, b, verdict(ok)] for t, m, b, ok in fig.targets()]
     return (f"{SECTIONS[1]}\n\n"
-            + md_table(["target (issues 2 and 3)", "measured", "baseline, same run",
+            + md_table(["target (issues 2, 3 and 13)", "measured", "baseline, same run",
                         "verdict"], body, right_from=4) + "\n\n"
             + "The speed targets use the warm medians of the C core section. glibc as "
               "installed gives memory back to the\nsystem at the end of every run (its trim "
@@ -497,6 +519,29 @@ Python loop itself ({loop:.1f} ns per iteration of `for i in r: pass`).
 """
 
 
+def section_queries(q: dict[str, Any]) -> str:
+    ms = q["ms"]
+    body = []
+    for label, key in (("`h.blocks()`", "blocks"), ("`h.free_list()`", "free_list"),
+                       (f"`h.events[a:b]`, {q['events']:,} events", "events")):
+        new, old = ms[f"{key} new"], ms[f"{key} old"]
+        body.append([label, num(new), num(old), f"{old / new:.0f}×"])
+    body.append(["`h._blocks()` (raw tuples, for reference)", num(ms["blocks raw tuples"]),
+                 "", ""])
+    return f"""{SECTIONS[5]}
+
+bench/bench_queries.py, medians of {q['repeat']} interleaved repeats (new, old, new, old…),
+garbage collector on, on one heap of {q['blocks']:,} blocks ({q['free_blocks']:,} free, none
+adjacent) and {q['history']:,} events. "new" builds the Block and Event records in C in one
+pass (csrc/py/records.c); "old" is heapviz before issue 13, kept verbatim in the benchmark
+as the baseline: the binding's raw tuples turned into frozen dataclasses in Python, one
+constructor call and one site lookup per record. Both are checked to give the same fields
+before anything is timed.
+
+{md_table(["query", "new ms", "old ms", "old / new"], body)}
+"""
+
+
 def update_results(new: dict[str, str], path: Path = RESULTS) -> None:
     """Rewrite this script's sections; keep every other `## ` section (and the preamble)."""
     text = path.read_text() if path.exists() else ""
@@ -527,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="smoke run: tiny sizes; RESULTS.md is not touched")
     ap.add_argument("--runs", type=int, default=11, help="timed runs per trace (default 11)")
     ap.add_argument("--no-build", action="store_true", help="do not run make")
-    ap.add_argument("--skip", action="append", default=[], choices=["c", "api", "viz"],
+    ap.add_argument("--skip", action="append", default=[], choices=["c", "api", "viz", "queries"],
                     help="skip a part (repeatable)")
     ap.add_argument("--results", type=Path, default=RESULTS, help="the file to update")
     args = ap.parse_args(argv)
@@ -543,9 +588,10 @@ def main(argv: list[str] | None = None) -> int:
     runs = 1 if args.quick else args.runs
     tb = None if "c" in args.skip else run_trace_bench(lab + synth, runs, args.quick)
     api = None if "api" in args.skip else run_bench_api(args.quick)
+    queries = None if "queries" in args.skip else run_bench_queries(args.quick)
     viz = "skipped (--skip viz)" if "viz" in args.skip else run_bench_viz(args.quick)
     seconds = (datetime.datetime.now() - t0).total_seconds()
-    fig = Figures(tb, api, lab)
+    fig = Figures(tb, api, lab, queries)
     new = {SECTIONS[0]: section_run(m, runs, lab, synth, viz, seconds),
            SECTIONS[1]: section_targets(fig)}
     if tb is not None:
@@ -553,6 +599,8 @@ def main(argv: list[str] | None = None) -> int:
     if api is not None:
         new[SECTIONS[3]] = section_api(api)
         new[SECTIONS[4]] = section_checks(api)
+    if queries is not None:
+        new[SECTIONS[5]] = section_queries(queries)
     for target, measured, base, ok in fig.targets():
         print(f"{verdict(ok).strip('*'):>12}  {target}: {measured} ({base})")
     if args.quick:

@@ -102,6 +102,19 @@ def test_bench_api_quick(tmp_path: Path) -> None:
         assert ns[key] > 0, key
 
 
+def test_bench_queries_quick(tmp_path: Path) -> None:
+    out = tmp_path / "queries.json"
+    proc = subprocess.run([sys.executable, str(BENCH / "bench_queries.py"), "--quick",
+                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(out.read_text())
+    assert res["blocks"] > 1000 and res["free_blocks"] > 500 and res["events"] > 1000
+    for q in ("blocks", "free_list", "events"):
+        assert res["ms"][f"{q} new"] > 0 and res["ms"][f"{q} old"] > 0, q
+    assert "heapviz" not in proc.stderr  # every block freed: no leak summary
+
+
 def test_run_py_quick(trace_bench: Path) -> None:
     """The whole pipeline in its smoke mode: no build, no RESULTS.md written."""
     before = (BENCH / "RESULTS.md").read_text() if (BENCH / "RESULTS.md").exists() else None
