@@ -57,6 +57,7 @@ pytest: build
 # renderer, replays and recordings run against them.
 ASAN_TESTS := tests/test_api.py tests/test_wrong_calls.py tests/test_policies.py \
               tests/test_stateful.py tests/test_refs.py $(wildcard tests/test_errors*.py) \
+              tests/test_binding.py tests/test_records.py \
               tests/test_leaks.py tests/test_frames.py tests/test_viz_layout.py \
               tests/test_viz_replay.py tests/test_recording.py tests/test_scenario.py \
               tests/test_display.py

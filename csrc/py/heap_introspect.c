@@ -336,7 +336,7 @@ static PyObject *heap_raw_read(HeapObject *self, PyObject *const *args,
         char what[64];
         snprintf(what, sizeof what, "0x%llx..+%llu", (unsigned long long)a,
                  (unsigned long long)n);
-        hvpy_core_error(self, HV_EFAULT,
+        hvpy_core_error(self, rc,
                         &(hvpy_call_t){.op = OP_RAW_READ, .arg = what});
         return NULL;
     }

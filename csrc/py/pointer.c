@@ -384,16 +384,20 @@ static PyObject *pointer_reduce(PointerObject *p, PyObject *unused)
     return NULL;
 }
 
+PyDoc_STRVAR(read_doc, "read(n: int) -> bytes\n\nThe n bytes at the pointer.");
+PyDoc_STRVAR(write_doc,
+             "write(data: bytes | str) -> None\n\nStore bytes at the pointer.");
+PyDoc_STRVAR(string_doc,
+             "string() -> str\n\nThe NUL-terminated C string at the pointer.");
+PyDoc_STRVAR(reduce_doc, "A Pointer cannot be pickled: its meaning is tied to "
+                         "a live heap.");
+
 static PyMethodDef pointer_methods[] = {
     {"cast", (PyCFunction)pointer_cast, METH_O, cast_doc},
-    {"read", (PyCFunction)hvpy_ptr_read, METH_O,
-     "read(n: int) -> bytes\n\nThe n bytes at the pointer."},
-    {"write", (PyCFunction)hvpy_ptr_write, METH_O,
-     "write(data: bytes) -> None\n\nStore bytes at the pointer."},
-    {"string", (PyCFunction)hvpy_ptr_string, METH_NOARGS,
-     "string() -> str\n\nThe NUL-terminated C string at the pointer."},
-    {"__reduce__", (PyCFunction)pointer_reduce, METH_NOARGS,
-     "A Pointer cannot be pickled: its meaning is tied to a live heap."},
+    {"read", (PyCFunction)hvpy_ptr_read, METH_O, read_doc},
+    {"write", (PyCFunction)hvpy_ptr_write, METH_O, write_doc},
+    {"string", (PyCFunction)hvpy_ptr_string, METH_NOARGS, string_doc},
+    {"__reduce__", (PyCFunction)pointer_reduce, METH_NOARGS, reduce_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -205,9 +205,12 @@ static PyObject *record_reduce(RecordObject *r, PyObject *unused)
     return Py_BuildValue("(ON)", (PyObject *)Py_TYPE(r), t);
 }
 
+PyDoc_STRVAR(
+    reduce_doc,
+    "(type, fields): a record pickles and copies as a dataclass does.");
+
 static PyMethodDef record_methods[] = {
-    {"__reduce__", (PyCFunction)record_reduce, METH_NOARGS,
-     "(type, fields): a record pickles and copies as a dataclass does."},
+    {"__reduce__", (PyCFunction)record_reduce, METH_NOARGS, reduce_doc},
     {NULL, NULL, 0, NULL},
 };
 
