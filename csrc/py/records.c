@@ -67,8 +67,8 @@ static void fill_members(PyMemberDef *m, const record_kind_t *k)
 
 /* --- the generic record ------------------------------------------------- */
 
-/* A new, untracked record of type tp (a subclass of a record base) whose
- * fields the caller fills. */
+/* A new record of type tp (a record base or a subclass), tracked as
+ * tp_alloc makes it, whose fields the caller fills. */
 static RecordObject *record_alloc(PyTypeObject *tp, const record_kind_t *k)
 {
     RecordObject *r = (RecordObject *)tp->tp_alloc(tp, 0);
@@ -87,24 +87,34 @@ static const record_kind_t *kind_of_type(PyTypeObject *tp)
     return NULL;
 }
 
-/* Block(address, size, ...) from Python: every field, by position or by
- * name, as a dataclass's __init__ takes them. */
-static PyObject *record_new(PyTypeObject *tp, PyObject *args, PyObject *kwds)
+/* The keyword arguments that name no field: a TypeError naming the first. */
+static int unknown_fields(const record_kind_t *k, PyObject *kwds)
 {
-    const record_kind_t *k = kind_of_type(tp);
-    if (k == NULL)
-        return PyErr_Format(PyExc_TypeError, "%s is not a record type",
-                            tp->tp_name);
-    Py_ssize_t npos = PyTuple_GET_SIZE(args);
-    if (npos > k->nfields)
-        return PyErr_Format(PyExc_TypeError,
-                            "%s() takes %zd fields (%zd given)", k->name,
-                            k->nfields, npos);
-    RecordObject *r = record_alloc(tp, k);
-    if (r == NULL) return NULL;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(kwds, &pos, &key, &value)) {
+        const char *name = PyUnicode_AsUTF8(key);
+        if (name == NULL) return -1;
+        Py_ssize_t i = 0;
+        while (i < k->nfields && strcmp(name, k->fields[i]) != 0)
+            i++;
+        if (i == k->nfields) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected field %R",
+                         k->name, key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Fill r's fields from a dataclass __init__'s arguments: by position, then
+ * by name; every field exactly once. */
+static int take_fields(RecordObject *r, PyObject *args, PyObject *kwds)
+{
+    const record_kind_t *k = r->kind;
+    Py_ssize_t npos = PyTuple_GET_SIZE(args), named = 0;
     for (Py_ssize_t i = 0; i < npos; i++)
         r->f[i] = Py_NewRef(PyTuple_GET_ITEM(args, i));
-    Py_ssize_t used = 0;
     for (Py_ssize_t i = 0; kwds != NULL && i < k->nfields; i++) {
         PyObject *v = PyDict_GetItemString(kwds, k->fields[i]); /* borrowed */
         if (v == NULL) continue;
@@ -112,40 +122,39 @@ static PyObject *record_new(PyTypeObject *tp, PyObject *args, PyObject *kwds)
             PyErr_Format(PyExc_TypeError,
                          "%s() got field '%s' twice (by position and by name)",
                          k->name, k->fields[i]);
-            goto fail;
+            return -1;
         }
         r->f[i] = Py_NewRef(v);
-        used++;
+        named++;
     }
-    if (kwds != NULL && used < PyDict_GET_SIZE(kwds)) {
-        PyObject *key, *value;
-        Py_ssize_t pos = 0;
-        while (PyDict_Next(kwds, &pos, &key, &value)) {
-            const char *name = PyUnicode_AsUTF8(key);
-            Py_ssize_t i = 0;
-            while (name != NULL && i < k->nfields &&
-                   strcmp(name, k->fields[i]) != 0)
-                i++;
-            if (name == NULL || i == k->nfields) {
-                if (name != NULL)
-                    PyErr_Format(PyExc_TypeError,
-                                 "%s() got an unexpected field %R", k->name,
-                                 key);
-                goto fail;
-            }
-        }
-    }
+    if (kwds != NULL && named < PyDict_GET_SIZE(kwds))
+        return unknown_fields(k, kwds);
     for (Py_ssize_t i = 0; i < k->nfields; i++) {
         if (r->f[i] == NULL) {
             PyErr_Format(PyExc_TypeError, "%s() missing field '%s'", k->name,
                          k->fields[i]);
-            goto fail;
+            return -1;
         }
     }
+    return 0;
+}
+
+/* Block(address, size, ...) from Python, as a dataclass's __init__ takes
+ * its fields.  Any values: a recording or a test may hold anything, so
+ * such a record stays tracked by GC. */
+static PyObject *record_new(PyTypeObject *tp, PyObject *args, PyObject *kwds)
+{
+    const record_kind_t *k = kind_of_type(tp);
+    if (k == NULL)
+        return PyErr_Format(PyExc_TypeError, "%s is not a record type",
+                            tp->tp_name);
+    if (PyTuple_GET_SIZE(args) > k->nfields)
+        return PyErr_Format(PyExc_TypeError,
+                            "%s() takes %zd fields (%zd given)", k->name,
+                            k->nfields, PyTuple_GET_SIZE(args));
+    RecordObject *r = record_alloc(tp, k);
+    if (r != NULL && take_fields(r, args, kwds) < 0) Py_CLEAR(r);
     return (PyObject *)r;
-fail:
-    Py_DECREF(r);
-    return NULL;
 }
 
 static int record_traverse(RecordObject *r, visitproc visit, void *arg)
