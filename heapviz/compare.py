@@ -24,7 +24,7 @@ from typing import Any
 
 import heapviz
 from heapviz import scenario
-from heapviz.heap import POLICIES
+from heapviz.options import POLICIES
 
 
 @dataclass

@@ -12,35 +12,12 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
-from heapviz import _core
+from heapviz import _core, options, sizes
 from heapviz.records import BLOCK_STATES, Block, Event, Site, Stats
 
-KiB = 1024
-MiB = 1024 * KiB
-
-POLICIES = ("first", "next", "best", "worst", "segregated", "buddy")
-ORDERS = ("address", "lifo", "fifo", "size", "size-desc")
-COALESCE = ("immediate", "deferred", "none")
-CHECKS = ("strict", "report", "off")
-ALIGNS = (4, 8, 16)
-
-
-def _choice(name: str, value: object, allowed: Sequence[object]) -> int:
-    if value not in allowed:
-        shown = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"Heap({name}={value!r}): {name} must be one of {shown}")
-    return list(allowed).index(value)
-
-
-def _size(name: str, value: object, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"Heap({name}=…) takes an int number of bytes, not "
-                        f"{type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"Heap({name}={value}): must be at least {minimum}")
-    if value >= 1 << 62:
-        raise OverflowError(f"Heap({name}={value}): far too large")
-    return value
+# The option names and values, for whoever imported them from here (heapviz.options).
+POLICIES, ORDERS, COALESCE, CHECKS, ALIGNS = (
+    options.POLICIES, options.ORDERS, options.COALESCE, options.CHECKS, options.ALIGNS)
 
 
 def block_from_tuple(heap: Any, t: tuple[Any, ...]) -> Block:
@@ -151,9 +128,13 @@ class Frame:
 
     def array(self, ctype: str, count: int) -> _core.Pointer:
         """A local array `ctype name[count]`, as a typed Pointer."""
-        if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
-            raise ValueError(f"array(): count must be a positive int, got {count!r}")
-        return self.heap._frame_alloc(_core.sizeof(ctype) * count).cast(ctype)
+        n = sizes.size_arg(count, "array", "count", self.heap)
+        if n is None:
+            return _core.NULL
+        if n == 0:
+            raise ValueError("array(): count must be positive (a C array has at least one "
+                             "element)")
+        return self.heap._frame_alloc(_core.sizeof(ctype) * n).cast(ctype)
 
 
 class Heap(_core.Heap):
@@ -165,50 +146,49 @@ class Heap(_core.Heap):
     '0x10010'
     """
 
-    def __init__(self, size: int = 4 * KiB, max_size: int = 64 * MiB, policy: str = "first",
-                 order: str = "address", coalesce: str = "immediate", align: int = 16,
-                 base: int = 0x10000, mmap_threshold: int = 128 * KiB, checks: str = "strict",
-                 *, split_threshold: int = 0, footer: bool = True, magic: bool = False,
-                 record: bool = True, history_limit: int = 1_000_000,
-                 ring_capacity: int = 1 << 20, stack_size: int = 64 * KiB,
-                 debug: bool = False) -> None:
-        if align not in ALIGNS or isinstance(align, bool):
-            raise ValueError(f"Heap(align={align!r}): align must be one of 4, 8, 16")
-        if ring_capacity <= 0 or ring_capacity & (ring_capacity - 1):
-            raise ValueError(f"Heap(ring_capacity={ring_capacity}): must be a power of two")
-        kwargs = dict(
-            size=_size("size", size), max_size=_size("max_size", max_size, 4096),
-            policy=_choice("policy", policy, POLICIES),
-            order=_choice("order", order, ORDERS),
-            coalesce=_choice("coalesce", coalesce, COALESCE), align=align,
-            base=_size("base", base, 4096), mmap_threshold=_size("mmap_threshold",
-                                                                 mmap_threshold),
-            split_threshold=_size("split_threshold", split_threshold),
-            footer=bool(footer), magic=bool(magic), record=bool(record), shadow=True,
-            debug_check=bool(debug), checks=_choice("checks", checks, CHECKS),
-            ring_capacity=ring_capacity, history_limit=_size("history_limit", history_limit),
-            stack_size=_size("stack_size", stack_size, 4096),
-        )
-        if size > max_size:
-            raise ValueError(f"Heap(size={size}, max_size={max_size}): the initial heap "
-                             "cannot be larger than the reservation")
-        if base % 4096:
-            raise ValueError(f"Heap(base={base:#x}): base must be a multiple of the page "
-                             "size (4096)")
-        super().__init__(**kwargs)
-        self.policy, self.order, self.coalesce, self.align = policy, order, coalesce, align
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        cfg = options.bind(args, kwargs)
+        super().__init__(**options.core_kwargs(cfg))
+        self._config_given = cfg
         self._errors: list[Exception] = []
+
+    __init__.__signature__ = options.signature()  # type: ignore[attr-defined]
 
     # --- configuration --------------------------------------------------------------
 
     @property
+    def policy(self) -> str:
+        """The placement policy ("first", "best", … heapviz.options)."""
+        return str(self._config_given["policy"])
+
+    @property
+    def order(self) -> str:
+        """The free-list order of the fit policies."""
+        return str(self._config_given["order"])
+
+    @property
+    def coalesce(self) -> str:
+        """When free blocks merge: "immediate", "deferred" or "none"."""
+        return str(self._config_given["coalesce"])
+
+    @property
+    def align(self) -> int:
+        """The payload alignment in bytes."""
+        return int(self._config_given["align"])
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The options this heap was made with (heapviz.options), checks as it is now."""
+        return {**self._config_given, "checks": self.checks}
+
+    @property
     def checks(self) -> str:
         """The error-checking mode: "strict", "report" or "off"."""
-        return CHECKS[self._checks]
+        return options.CHECKS[self._checks]
 
     @checks.setter
     def checks(self, mode: str) -> None:
-        self._checks = _choice("checks", mode, CHECKS)
+        self._checks = options.checks_index(mode)
 
     @property
     def layout(self) -> dict[str, int]:

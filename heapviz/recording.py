@@ -36,8 +36,7 @@ from types import CodeType
 from typing import Any
 
 import heapviz
-from heapviz import _core
-from heapviz.heap import ALIGNS, CHECKS, COALESCE, ORDERS, POLICIES
+from heapviz import _core, options
 from heapviz.records import Block, Event, Site, Stats
 
 MAGIC = "heapviz-recording"
@@ -50,15 +49,7 @@ KIND_ID = {name: i for i, name in enumerate(KINDS)}
 EVF_SUB, EVF_FAILED = 1 << 2, 1 << 3
 ERR_DOUBLE_FREE, ERR_INVALID_FREE = _core.ERR_DOUBLE_FREE, _core.ERR_INVALID_FREE
 
-DEFAULTS: dict[str, Any] = {
-    "size": 4096, "max_size": 64 << 20, "policy": "first", "order": "address",
-    "coalesce": "immediate", "align": 16, "base": 0x10000, "mmap_threshold": 128 << 10,
-    "checks": "strict", "split_threshold": 0, "footer": True, "magic": False,
-    "stack_size": 64 << 10,
-}
-_CHOICES: dict[str, tuple[Any, ...]] = {
-    "policy": POLICIES, "order": ORDERS, "coalesce": COALESCE, "align": ALIGNS, "checks": CHECKS,
-}
+DEFAULTS: dict[str, Any] = {k: options.DEFAULTS[k] for k in options.SAVED}
 # The final-state summary written at the end and compared after a full replay.
 FINAL_STATS = ("heap_size", "brk_size", "in_use", "payload", "peak_payload", "free_bytes",
                "largest_free", "free_blocks", "alloc_blocks", "n_malloc", "n_calloc",
@@ -321,50 +312,23 @@ def _final(h: heapviz.Heap) -> dict[str, Any]:
     return out
 
 
-def _core_config(h: heapviz.Heap) -> dict[str, Any] | None:
-    """The core's own copy of h's configuration (hv_heap_config); None when the heap
-    cannot say (closed)."""
-    try:
-        c = h._config()
-    except (AttributeError, ValueError):
-        return None
-    out = {k: c[k] for k in ("size", "max_size", "base", "mmap_threshold",
-                             "split_threshold", "footer", "magic", "stack_size")}
-    out.update(policy=POLICIES[c["policy"]], order=ORDERS[c["order"]],
-               coalesce=COALESCE[c["coalesce"]], align=int(c["align"]))
-    # A sanity check against what the heap says of itself: else the layout is not ours.
-    if out["policy"] != h.policy or out["align"] != h.align or out["base"] != h.layout[
-            "heap_base"]:
-        return None
+def _core_config(h: Any) -> dict[str, Any]:
+    """The core's own copy of h's configuration (hv_heap_config), for a heap that does
+    not keep its options (a bare _core.Heap)."""
+    c = h._config()
+    out = {k: c[k] for k in options.SAVED if k in c and k not in options.CHOICES}
+    out.update({k: options.CHOICES[k][c[k]] for k in ("policy", "order", "coalesce")},
+               align=int(c["align"]))
     return out
 
 
-def config_of(h: heapviz.Heap) -> dict[str, Any]:
-    """The configuration h was made with: Heap.config when the heap keeps it, what
-    heapviz's own runners noted, the core's own copy, else worked out from the heap (with
-    Heap's defaults for what cannot be seen: max_size, mmap_threshold, split_threshold)."""
+def config_of(h: Any) -> dict[str, Any]:
+    """The configuration h was made with, as recordings keep it (options.SAVED): the
+    options a heapviz.Heap keeps (h.config), else the core's own copy; checks as h is now."""
     given = getattr(h, "config", None)
-    if not isinstance(given, dict):
-        given = h.__dict__.get("_heapviz_config")
-    if not isinstance(given, dict):
-        given = _core_config(h)
-    cfg = dict(DEFAULTS)
-    lay = h.layout
-    cfg.update(policy=h.policy, order=h.order, coalesce=h.coalesce, align=h.align,
-               checks=h.checks, base=lay["heap_base"],
-               footer=lay["footer_size"] > 0 or h.policy == "buddy",
-               magic=any(b.magic for b in h.blocks() if b.state in ("allocated", "free")))
-    if isinstance(given, dict):
-        cfg.update({k: v for k, v in given.items() if k in DEFAULTS})
-        cfg["checks"] = h.checks if given.get("checks") is None else given["checks"]
-    else:
-        grown = 0
-        for e in h.events:
-            if e.kind == "grow":
-                grown += e.size
-            elif e.kind == "shrink":
-                grown -= e.size
-        cfg["size"] = max(0, h.stats().brk_size - grown)
+    cfg = {**DEFAULTS, **(options.saved(given) if isinstance(given, dict) else
+                          _core_config(h))}
+    cfg["checks"] = getattr(h, "checks", cfg["checks"])
     return cfg
 
 
@@ -391,26 +355,6 @@ MAX_LINE = 64 << 20  # a longer line is certainly not ours
 
 def _int(value: Any, lo: int = 0, hi: int = U64) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
-
-
-def _check_config(cfg: Any, err: Callable[[str], RecordingError]) -> dict[str, Any]:
-    if not isinstance(cfg, dict):
-        raise err("the header's config is not an object")
-    out = dict(DEFAULTS)
-    for key, value in cfg.items():
-        if key not in DEFAULTS:
-            raise err(f"the config has an unknown field {str(key)[:40]!r}")
-        if key in _CHOICES:
-            if value not in _CHOICES[key] or isinstance(value, bool):
-                raise err(f"config {key}={str(value)[:40]!r} is not one of "
-                          f"{', '.join(map(str, _CHOICES[key]))}")
-        elif key in ("footer", "magic"):
-            if not isinstance(value, bool):
-                raise err(f"config {key} must be true or false")
-        elif not _int(value, 0, 1 << 62):
-            raise err(f"config {key} must be a whole number of bytes")
-        out[key] = value
-    return out
 
 
 def _open_lines(path: str) -> Iterator[tuple[int, bytes]]:
@@ -494,7 +438,7 @@ def _parse(path: str, lines: Iterator[tuple[int, bytes]]) -> Recording:
             for key in ("sites", "events", "steps"):
                 if not _int(obj.get(key), 0, 1 << 40):
                     raise err(f"the header's {key} count is missing or not a number")
-            obj["config"] = _check_config(obj.get("config"), err)
+            obj["config"] = options.check_saved(obj.get("config"), err)
             header = obj
             continue
         if end is not None:
@@ -603,7 +547,6 @@ class _Replayer:
         # Made in the recorded mode (the binding keeps shadow memory only when checks are
         # on), then quiet while replaying: what the recording did is re-done, not judged.
         self.h.checks = "off"
-        self.h.__dict__["_heapviz_config"] = {**cfg}
         self.ptrs: dict[int, heapviz.Pointer] = {}  # recorded payload -> pointer (latest)
         self.old: dict[int, heapviz.Pointer] = {}  # ... and the one before it (double frees)
         self.sizes: dict[int, int] = {}  # recorded payload -> requested (live blocks)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
-import inspect
 import math
 import os
 import re
@@ -50,8 +49,7 @@ from types import CodeType
 from typing import Any, TextIO
 
 import heapviz
-from heapviz import _core
-from heapviz.heap import ALIGNS, CHECKS, COALESCE, ORDERS, POLICIES
+from heapviz import _core, options, sizes
 
 # --------------------------------------------------------------------------------------------
 # Errors
@@ -75,106 +73,31 @@ class ScenarioError(ValueError):
 # Sizes and heap options (shared by run, compare and the demo)
 # --------------------------------------------------------------------------------------------
 
-_UNITS = {"": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2,
-          "mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
-_SIZE = re.compile(r"(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)([A-Za-z]*)\Z")
-_BIG = 1 << 128  # numbers beyond this are certainly a mistake (and would be slow)
+parse_size = sizes.parse_size
+_BIG = sizes.BIG
 
-
-def parse_size(text: str) -> int:
-    """`4096`, `0x1000`, `4K`, `4KiB`, `1M`, `2MiB` -> bytes (ValueError otherwise)."""
-    m = _SIZE.match(text.strip())
-    unit = m.group(2).lower() if m else ""
-    if m is None or unit not in _UNITS:
-        raise ValueError(f"{text!r} is not a size (examples: 4096, 0x1000, 4K, 2MiB)")
-    digits = m.group(1).replace("_", "")
-    value = int(digits, 16 if digits[:2].lower() == "0x" else 10) * _UNITS[unit]
-    if value >= _BIG:
-        raise ValueError(f"{text!r} is far too large")
-    return value
-
-
-# The Heap options a scenario header, a command line or compare may set, with their parsers.
-_BOOL = {"true": True, "yes": True, "on": True, "1": True,
-         "false": False, "no": False, "off": False, "0": False}
-
-
-def _choice_of(name: str, allowed: tuple[Any, ...]) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        for a in allowed:
-            if text == str(a):
-                return a
-        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, not {text!r}")
-
-    return parse
-
-
-def _bool(text: str) -> bool:
-    if text.lower() not in _BOOL:
-        raise ValueError(f"{text!r} is not true or false")
-    return _BOOL[text.lower()]
-
-
+# The Heap options a scenario header, a command line or compare may set, with their parsers
+# (heapviz.options describes them all).
 HEAP_OPTIONS: dict[str, Callable[[str], Any]] = {
-    "policy": _choice_of("policy", POLICIES),
-    "order": _choice_of("order", ORDERS),
-    "coalesce": _choice_of("coalesce", COALESCE),
-    "align": _choice_of("align", ALIGNS),
-    "checks": _choice_of("checks", CHECKS),
-    "size": parse_size,
-    "max_size": parse_size,
-    "base": parse_size,
-    "mmap_threshold": parse_size,
-    "split_threshold": parse_size,
-    "footer": _bool,
-    "magic": _bool,
-}
+    name: options.OPTIONS[name].parse for name in options.SAVED}
 
 
 def add_heap_options(parser: argparse.ArgumentParser, policy: bool = True) -> None:
     """The Heap options as command-line flags (default: what the file says, else Heap's)."""
-    g = parser.add_argument_group("heap options (override the file's own)")
-    if policy:
-        g.add_argument("--policy", choices=POLICIES, help="placement policy")
-    g.add_argument("--order", choices=ORDERS, help="free-list order")
-    g.add_argument("--coalesce", choices=COALESCE, help="when free blocks merge")
-    g.add_argument("--align", type=int, choices=ALIGNS, help="payload alignment")
-    g.add_argument("--size", type=parse_size, metavar="BYTES", help="initial heap (4K, 8192…)")
-    g.add_argument("--max-size", type=parse_size, metavar="BYTES",
-                   help="reservation the heap may grow to")
-    g.add_argument("--base", type=parse_size, metavar="ADDR", help="address of the heap start")
-    g.add_argument("--mmap-threshold", type=parse_size, metavar="BYTES",
-                   help="requests this large get their own mapping (0: never)")
-    g.add_argument("--split-threshold", type=parse_size, metavar="BYTES",
-                   help="do not split off a remainder smaller than this")
-    g.add_argument("--checks", choices=CHECKS,
-                   help="strict: errors raise; report: reported, the run goes on; off")
-    g.add_argument("--footer", action=argparse.BooleanOptionalAction, default=None,
-                   help="a boundary tag (footer) on every block")
-    g.add_argument("--magic", action=argparse.BooleanOptionalAction, default=None,
-                   help="a magic number in every header")
+    options.add_arguments(parser, exclude=() if policy else ("policy",))
 
 
 def heap_options(args: argparse.Namespace, policy: bool = True) -> dict[str, Any]:
     """The Heap options given on the command line (those left out are not in the dict)."""
-    out: dict[str, Any] = {}
-    for name in HEAP_OPTIONS:
-        if name == "policy" and not policy:
-            continue
-        value = getattr(args, name, None)
-        if value is not None:
-            out[name] = value
-    return out
+    return options.from_args(args, exclude=() if policy else ("policy",))
 
 
 def make_heap(options: dict[str, Any], where: str = "heap") -> heapviz.Heap:
     """heapviz.Heap(**options), its ValueError/TypeError turned into a ScenarioError."""
     try:
-        h = heapviz.Heap(**options)
+        return heapviz.Heap(**options)
     except (ValueError, TypeError, OverflowError, OSError, MemoryError) as e:
         raise ScenarioError(where, 0, f"cannot make the heap: {e}") from None
-    h.__dict__["_heapviz_config"] = dict(options)
-    return h
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,11 +157,9 @@ def _unescape(body: str, err: Callable[[str], ScenarioError]) -> bytes:
 def _number(text: str, err: Callable[[str], ScenarioError]) -> int | float:
     try:
         return parse_size(text)
-    except ValueError as e:
-        m = _SIZE.match(text)
-        if m and m.group(2).lower() in _UNITS:
+    except ValueError:
+        if sizes.has_unit(text):
             raise err(f"{text[:30]!r} is far too large") from None
-        del e
     try:
         value = float(text.replace("_", ""))
     except ValueError:
@@ -1024,16 +945,10 @@ class TrackedHeap(heapviz.Heap):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         run = _ACTIVE[-1] if _ACTIVE else None
-        try:
-            bound = inspect.signature(heapviz.heap.Heap.__init__).bind(self, *args, **kwargs)
-        except TypeError:
-            super().__init__(*args, **kwargs)  # the same TypeError, in Heap's words
-            return
-        options = {k: v for k, v in bound.arguments.items() if k != "self"}
+        cfg = options.bind(args, kwargs)  # Heap's own TypeError for a wrong call
         if run is not None:
-            options.update(run.overrides)
-        super().__init__(**options)
-        self.__dict__["_heapviz_config"] = dict(options)
+            cfg.update(run.overrides)
+        super().__init__(**cfg)
         if run is not None:
             run.heaps.append(self)
             if run.view is not None:
@@ -1269,13 +1184,6 @@ def _summary(h: Any) -> str:
             f"{s.largest_free} B, {blocks}, utilization {s.utilization:.0%}")
 
 
-def _describe_heap(options: dict[str, Any]) -> str:
-    o = {"policy": "first", "order": "address", "coalesce": "immediate", "align": 16,
-         "size": 4096, **options}
-    return (f"policy {o['policy']}, order {o['order']}, coalesce {o['coalesce']}, "
-            f"align {o['align']}, {o['size']}-byte heap")
-
-
 class _Outputs:
     """--png/--gif/--record/--view for one run (checked up front, written per heap)."""
 
@@ -1391,11 +1299,11 @@ def main(args: argparse.Namespace) -> int:
 
 def _main_scenario(args: argparse.Namespace, outputs: _Outputs) -> int:
     sc = read(args.file)
-    options = {**sc.options, **heap_options(args)}
-    h = make_heap(options, args.file)
+    given = {**sc.options, **heap_options(args)}
+    h = make_heap(given, args.file)
     runner = Runner(sc, h)
     say = (lambda s: None) if args.quiet else print
-    say(f"{args.file}: {_describe_heap(options)}")
+    say(f"{args.file}: {options.describe(given)}")
     outputs.show(h)
     delay = args.delay if args.delay is not None else (0.6 if args.view and not args.step else 0)
     pictures: list[str] = []
@@ -1470,7 +1378,7 @@ def _main_recording(args: argparse.Namespace, outputs: _Outputs) -> int:
     h = rec.replay(overrides=overrides or None, verify=not overrides)
     if not args.quiet:
         print(f"{args.file}: {rec.steps} steps, {len(rec.events)} events replayed "
-              f"({_describe_heap(rec.config)})")
+              f"({options.describe(rec.config)})")
         print(_summary(h))
     outputs.show(h)
     outputs.finish(h)
