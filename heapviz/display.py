@@ -57,7 +57,8 @@ _ALL_MIMES = (_MIME_TEXT, _MIME_PNG, _MIME_SVG, _MIME_HTML)
 
 _EV = _core.EVENT_KINDS
 _K = {name: i for i, name in enumerate(_EV)}
-_SUB, _FAILED, _MOVED, _INPLACE = 4, 8, 1, 2
+_SUB, _FAILED = _core.EVF_SUB, _core.EVF_FAILED
+_MOVED, _INPLACE = _core.EVF_MOVED, _core.EVF_INPLACE
 _ERROR = _K["error"]
 
 

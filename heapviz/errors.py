@@ -258,7 +258,7 @@ class _Origin:
 def _find_origin(heap: Any, seq: int) -> _Origin | None:
     """Search the history for allocation `seq` (an operation number) and its free."""
     alloc = _find(_backwards(heap), lambda ev: ev[1] == seq and ev[2] in _ALLOCS and
-                  not ev[3] & 8 and ev[5] != 0)
+                  not ev[3] & _core.EVF_FAILED and ev[5] != 0)
     if alloc is None:
         return None
     payload = alloc[5]
@@ -268,7 +268,7 @@ def _find_origin(heap: Any, seq: int) -> _Origin | None:
         if ev[2] == _core.EV_FREE and ev[5] == payload:
             free_site, freed = site_of(heap, ev[4]), True
             # a FREE step inside a realloc: the realloc moved (or freed) the block
-            by_realloc = bool(ev[3] & 4)
+            by_realloc = bool(ev[3] & _core.EVF_SUB)
             break
     return _Origin(payload, alloc[6], site_of(heap, alloc[4]), free_site, freed, by_realloc)
 
@@ -436,9 +436,9 @@ class _Report:
         if ev is None:
             return None
         alloc = _find(_backwards(self.heap, ev[0]), lambda e: e[2] in _ALLOCS and
-                      e[5] == ev[5] and not e[3] & 8)
+                      e[5] == ev[5] and not e[3] & _core.EVF_FAILED)
         return _Origin(ev[5], ev[6], site_of(self.heap, alloc[4]) if alloc else None,
-                       site_of(self.heap, ev[4]), True, bool(ev[3] & 4))
+                       site_of(self.heap, ev[4]), True, bool(ev[3] & _core.EVF_SUB))
 
     def _stack_words(self) -> list[str]:
         frames = self.heap._frames() if self.live else []
@@ -604,7 +604,7 @@ class _Report:
         payload = blk.payload
         off = self.addr - payload
         for ev in _backwards(self.heap):
-            if ev[2] not in _ALLOCS or ev[3] & 8 or ev[5] != payload:
+            if ev[2] not in _ALLOCS or ev[3] & _core.EVF_FAILED or ev[5] != payload:
                 continue
             if ev[2] == _core.EV_REALLOC and ev[7] != 0:
                 if off >= ev[8]:  # beyond the old requested size: new garbage

@@ -194,7 +194,7 @@ def _allocated_bytes(heap: Heap) -> int | None:
     kinds = (_core.EV_MALLOC, _core.EV_CALLOC, _core.EV_REALLOC)
     for lo in range(0, count, 4096):
         for ev in heap._events(lo, min(count, lo + 4096)):
-            if ev[2] in kinds and not ev[3] & (4 | 8):  # not a step, not failed
+            if ev[2] in kinds and not ev[3] & (_core.EVF_SUB | _core.EVF_FAILED):
                 total += ev[6]
     return total
 

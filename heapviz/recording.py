@@ -46,7 +46,7 @@ KINDS: tuple[str, ...] = tuple(_core.EVENT_KINDS)
 KIND_ID = {name: i for i, name in enumerate(KINDS)}
 
 # Event kinds and flags (include/heapviz/heapviz.h).
-EVF_SUB, EVF_FAILED = 1 << 2, 1 << 3
+EVF_SUB, EVF_FAILED = _core.EVF_SUB, _core.EVF_FAILED
 ERR_DOUBLE_FREE, ERR_INVALID_FREE = _core.ERR_DOUBLE_FREE, _core.ERR_INVALID_FREE
 
 DEFAULTS: dict[str, Any] = {k: options.DEFAULTS[k] for k in options.SAVED}

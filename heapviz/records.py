@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from heapviz import _core
+
 BLOCK_STATES = ("allocated", "free", "mmapped", "mapping", "sbrk", "stack")
 
 
@@ -118,7 +120,7 @@ class Event:
     @property
     def moved(self) -> bool:
         """realloc only: the block moved."""
-        return bool(self.flags & 1)
+        return bool(self.flags & _core.EVF_MOVED)
 
     def __str__(self) -> str:
         where = f"  [{self.site.short}]" if self.site else ""

@@ -36,7 +36,7 @@ import threading
 import traceback
 from typing import Any
 
-from heapviz import render
+from heapviz import _core, render
 
 _HDR = struct.Struct("<IB")
 
@@ -268,7 +268,7 @@ def save_events(h: Any, path: str) -> None:
     """Write the operations of h's history as JSON that `python -m heapviz view` replays."""
     ops: list[list[Any]] = []
     for e in h.events:
-        if e.flags & 0b1100:  # steps inside an operation, failed operations
+        if e.flags & (_core.EVF_SUB | _core.EVF_FAILED):  # steps, failed operations
             continue
         if e.kind in ("malloc", "calloc"):
             ops.append([e.kind, e.size])
