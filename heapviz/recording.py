@@ -278,13 +278,16 @@ class Recording:
             f.write(data)
 
 
-def _site_ids(t: RawEvent) -> tuple[int, ...]:
-    """Site ids an event refers to: its own, an error's report, a note's text."""
+def _site_ids(t: RawEvent, names: bool = True) -> tuple[int, ...]:
+    """Site ids an event refers to: its own, an error's report, a note's text, and (with
+    `names`) a frame's name (files before frame names were saved lack those)."""
     kind = t[2]
     if kind == _core.EV_ERROR:
         return (t[4], t[8])
     if kind == _core.EV_NOTE:
         return (t[4], t[7])
+    if kind == KIND_ID["frame_push"] and names:
+        return (t[4], t[8])
     return (t[4],)
 
 
@@ -480,7 +483,7 @@ def _parse(path: str, lines: Iterator[tuple[int, bytes]]) -> Recording:
                 raise err(f"event {seq}: operation number {op} goes backwards")
             last_op = op
             t: RawEvent = (seq, op, KIND_ID[kind], flags, site, addr, size, a, b)
-            for sid in _site_ids(t):
+            for sid in _site_ids(t, names=False):
                 if sid and sid not in sites:
                     raise err(f"event {seq} refers to site {sid}, which is not defined")
             if len(obj) == 11:
@@ -680,8 +683,11 @@ class _Replayer:
         """Do what the operation did: re-run it, or record its events as they were."""
         h = self.h
         prim = next((t for t in evs if not t[3] & EVF_SUB), evs[0])
-        _, _, kind, flags, site, addr, size, a, _b = prim
+        _, _, kind, flags, site, addr, size, a, b = prim
         k = KINDS[kind]
+        if flags & EVF_FAILED and k == "free":
+            self._bad_free(prim)  # refused by the allocator: refused again
+            return
         if flags & EVF_FAILED:
             if k in ("malloc", "calloc", "realloc") and size < 1 << 62:
                 old = self._ptr(a) if k == "realloc" else None
@@ -722,9 +728,9 @@ class _Replayer:
             p = self._ptr(addr)
             self._at(site, lambda: h.munmap(p))
             self.sizes.pop(addr, None)
-        elif k == "frame_push":
-            info = self.rec.sites.get(site)
-            self._at(site, lambda: h._frame_push(info[2] if info else "frame"))
+        elif k == "frame_push":  # b: the frame's name, interned as a site's file
+            name = self.rec.sites.get(b, ("frame",))[0] or "frame"
+            self._at(site, lambda: h._frame_push(name))
         elif k == "frame_pop":
             self._at(site, lambda: h._frame_pop())
         elif k == "stack_alloc":
@@ -769,9 +775,10 @@ class _Replayer:
             self._rerecord(evs)
 
     def _bad_free(self, t: RawEvent) -> None:
-        """A free the allocator refused: re-run it, in the recorded checks mode, quietly."""
+        """A free the allocator or the binding refused (its FAILED free event or its error
+        event): re-run it, in the recorded checks mode, quietly."""
         h = self.h
-        p = self._ptr(t[5], stale=t[7] == ERR_DOUBLE_FREE)
+        p = self._ptr(t[5], stale=t[2] == _core.EV_FREE or t[7] == ERR_DOUBLE_FREE)
         h.checks = self.checks
         try:
             with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(
@@ -813,7 +820,7 @@ class _Replayer:
 def _key(t: RawEvent) -> tuple[int, ...]:
     """What must match between a recorded event and its replay (site ids may differ)."""
     _, _, kind, flags, _, addr, size, a, b = t
-    if kind == _core.EV_ERROR:
+    if kind in (_core.EV_ERROR, KIND_ID["frame_push"]):
         b = 0
     elif kind == _core.EV_NOTE:
         a = 0

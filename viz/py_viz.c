@@ -382,6 +382,12 @@ static PyObject *viz_history_bytes(PyObject *module, PyObject *args)
     return out;
 }
 
+PyDoc_STRVAR(moment_doc,
+             "moment(src) -> dict\n\nThe heap at one moment (src: a heap capsule, "
+             "now, or a Replay) as the records of what the pictures draw: blocks "
+             "(block tuples), marks, free_lists, stats, frames, brk, rover, op, ops, "
+             "error, log (viz/py_moment.c).");
+
 PyDoc_STRVAR(run_viewer_doc,
              "run_viewer(fd, ctl_fd, *, step=False, width=1280, height=800, "
              "frames=0, screenshot_dir='.') -> int\n\nThe live window: map the "
@@ -400,6 +406,7 @@ static PyMethodDef viz_methods[] = {
     {"font_path", viz_font_path, METH_NOARGS, font_path_doc},
     {"versions", viz_versions, METH_NOARGS, versions_doc},
     {"history_bytes", viz_history_bytes, METH_VARARGS, history_doc},
+    {"moment", hv_py_moment, METH_O, moment_doc},
     {"run_viewer", (PyCFunction)(void (*)(void))hv_py_run_viewer,
      METH_VARARGS | METH_KEYWORDS, run_viewer_doc},
     {NULL, NULL, 0, NULL},
