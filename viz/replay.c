@@ -6,9 +6,15 @@
  * is deterministic and addresses are base + offset — including what events
  * cannot tell, such as the free list's order and next fit's rover.  Steps
  * inside an operation (split, coalesce, growth: HV_EVF_SUB) are results,
- * not causes, and are not re-run.  Bytes the script wrote are not in the
- * history, so a replay cannot reproduce a corruption made by an
- * out-of-bounds write in "report" mode; the live view still shows it.
+ * not causes, and are not re-run.  Failed and refused operations are re-run
+ * too (they fail again, and count); the binding's own events (errors,
+ * leaks, notes, writes) are recorded as they were, so the replay numbers
+ * operations as the heap did: a replayed block's seq and the stats are the
+ * recorded ones, and every view of the past (window, pictures, notebook,
+ * recordings) agrees with the live heap of that moment.  Bytes the script
+ * wrote are not in the history, so a replay cannot reproduce a corruption
+ * made by an out-of-bounds write in "report" mode; the live view still
+ * shows it.
  *
  * Checkpoints keep a scrub through a long history fast: every `every`
  * operations passed on the way forward, the replay heap is cloned
