@@ -20,25 +20,27 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from heapviz import _core
-from heapviz.records import Block, Site
+from heapviz.records import Block, Site, block_from_tuple, site_of
 
 if TYPE_CHECKING:
-    from heapviz.heap import Heap
+    from heapviz.model import HeapModel as Heap
 
 
 class HeapError(Exception):
     """Base class of every memory error heapviz detects.
 
     Attributes: `address` (the faulting address), `access_size` (bytes accessed, 0 for
-    free), `block` (the Block involved, if any), `alloc_site` and `free_site` (where that
-    block was allocated and freed, when known), `site` (the faulting line) and `report`
-    (the full valgrind-style text, also what str(err) gives).
+    free), `heap` (the heap the error happened in; None for NULL and wild pointers, which
+    belong to no heap), `block` (the Block involved, if any), `alloc_site` and
+    `free_site` (where that block was allocated and freed, when known), `site` (the
+    faulting line) and `report` (the full valgrind-style text, also what str(err) gives).
     """
 
     address: int = 0
@@ -48,6 +50,18 @@ class HeapError(Exception):
     free_site: Site | None = None
     site: Site | None = None
     report: str = ""
+
+    _heap_ref: weakref.ReferenceType[Any] | None = None
+
+    @property
+    def heap(self) -> Heap | None:
+        """The heap the error happened in (None for NULL and wild pointers, which belong
+        to no heap, or once that heap is gone: an error does not keep a heap alive)."""
+        return self._heap_ref() if self._heap_ref is not None else None
+
+    @heap.setter
+    def heap(self, h: Heap | None) -> None:
+        self._heap_ref = weakref.ref(h) if h is not None else None
 
     def __str__(self) -> str:
         return self.report or super().__str__()
@@ -212,11 +226,6 @@ def bytewise() -> Iterator[None]:
 # --- gathering facts -----------------------------------------------------------------
 
 
-def site_of(heap: Any, site_id: int) -> Site | None:
-    t = heap._site_info(site_id) if site_id and heap is not None and not heap.closed else None
-    return Site(*t) if t else None
-
-
 Ev = tuple[int, int, int, int, int, int, int, int, int]  # seq op kind flags site addr size a b
 _ALLOCS = (_core.EV_MALLOC, _core.EV_CALLOC, _core.EV_REALLOC)
 _EV_FRAME_POP = _core.EVENT_KINDS.index("frame_pop")
@@ -274,8 +283,6 @@ def _find_origin(heap: Any, seq: int) -> _Origin | None:
 
 
 def _block(heap: Any, addr: int, containing: bool) -> Block | None:
-    from heapviz.heap import block_from_tuple
-
     if heap is None or heap.closed:
         return None
     t = heap._block(addr, containing)
@@ -640,7 +647,7 @@ class _Report:
         if problems:
             lines.append(" The allocator's check finds:")
             lines += [f"   {p}" for p in problems[:6]]
-        earlier = [e for e in (self.heap._errors if self.live else [])
+        earlier = [e for e in (self.heap.error_log.errors if self.live else [])
                    if not isinstance(e, HeapCorruption | FishyValue)]
         if earlier and earlier[-1].site is not None:
             first = earlier[0]
@@ -675,6 +682,7 @@ class _Report:
         advice = _ADVICE.get(self.advice, "")
         report = f"{body}\n\n{advice}".rstrip()
         err = self.cls(report)
+        err.heap = self.heap
         err.address, err.access_size, err.block = self.addr, self.size, self.block
         err.alloc_site, err.free_site, err.site, err.report = (
             self.alloc_site, self.free_site, self.site, report)
@@ -702,6 +710,20 @@ def _print_report(err: HeapError) -> None:
     print(text, file=sys.stderr)
 
 
+class ErrorLog:
+    """What a heap keeps of its errors (Heap.error_log): every error, raised or only
+    reported, and the report-mode contexts already shown (valgrind shows each once)."""
+
+    def __init__(self) -> None:
+        self.errors: list[HeapError] = []
+        self._contexts: dict[Any, int] = {}
+
+    def first_time(self, context: Any) -> bool:
+        """Count an error context; whether it is the first of its kind."""
+        self._contexts[context] = self._contexts.get(context, 0) + 1
+        return self._contexts[context] == 1
+
+
 def _memory_error(heap: Heap | None, kind: int, addr: int, size: int, write: int,
                   pointer: Any, extra: Any) -> HeapError | None:
     """The binding's hook: build, record, and raise (returned) or report (None)."""
@@ -714,9 +736,7 @@ def _memory_error(heap: Heap | None, kind: int, addr: int, size: int, write: int
         # end is one error, not 20): the same kind, line and pointer is counted only
         prov = pointer._provenance if pointer is not None else None
         context = (kind, heap._site(), bool(write), size, prov)
-        seen: dict[Any, int] = heap.__dict__.setdefault("_contexts", {})
-        seen[context] = seen.get(context, 0) + 1
-        if seen[context] > 1:
+        if not heap.error_log.first_time(context):
             return None
     if kind == _core.ERR_USE_AFTER_FREE and pointer is not None and heap is not None:
         kind = _rejudge_damaged(heap, kind, addr, size, pointer)
@@ -732,7 +752,7 @@ def _memory_error(heap: Heap | None, kind: int, addr: int, size: int, write: int
         site_id = heap._site()
         report_id = heap._intern(err.report, 0, "report")
         heap._record(_core.EV_ERROR, addr, size, kind, report_id, site_id, 0)
-        heap.__dict__.setdefault("_errors", []).append(err)
+        heap.error_log.errors.append(err)
     calloc_overflow = kind == _core.ERR_FISHY and isinstance(extra, tuple) and len(extra) == 3
     if fatal or (mode == _core.CHECKS_STRICT and not calloc_overflow):
         return err

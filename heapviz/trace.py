@@ -324,6 +324,31 @@ def _make_heap(trace: Trace, policy: str, opt: HeapOptions) -> Any:
                         record=opt.record)
 
 
+def trace_heap(path: str | os.PathLike[str] | Trace, options: dict[str, Any],
+               record: bool = True) -> Heap:
+    """A heap after replaying a malloc-lab trace (a path or a parsed Trace), as the lab
+    runs it: every block in the heap (no mmap), alignment 8 unless `options` say.  The
+    trace's live blocks stay allocated (their Pointers live with the heap)."""
+    tr = read_trace(path) if isinstance(path, str | os.PathLike) else path
+    opts: dict[str, Any] = {"size": 0, "max_size": max_size_for(tr), "align": 8,
+                            "mmap_threshold": 0, "checks": "off", "record": record}
+    opts.update(options)
+    try:
+        h = Heap(**opts)
+    except (ValueError, TypeError, OverflowError, OSError, MemoryError) as e:
+        raise TraceError(tr.name, 0, f"cannot make the heap: {e}") from None
+    ids: dict[int, Any] = {}
+    for op in tr.ops:
+        if op.kind == "a":
+            ids[op.id] = h.malloc(op.size)
+        elif op.kind == "r":
+            ids[op.id] = h.realloc(ids.get(op.id, NULL), op.size)
+        else:
+            h.free(ids.pop(op.id, NULL))
+    h.hold(ids)
+    return h
+
+
 def _close(h: Any, ptrs: Sequence[Any]) -> None:
     for p in ptrs:  # an unbalanced trace: free what is left (no leak summary)
         if p:

@@ -464,9 +464,10 @@ print("view exited", p.wait(), flush=True)
     try:
         s.expect("started")
         wid = window_id(display, s, by_pid=False)
-        from heapviz import render, viewer
+        from heapviz import render
+        from heapviz.cli import view
 
-        h, names = viewer.load(str(tmp_path / "lesson.hv"))
+        h, names = view.load(str(tmp_path / "lesson.hv"))
         assert set(names) == {"p", "q", "r", "big"}
         render.render_png(
             h, tmp_path / "headless.png", width=W, height=H, chrome=True, vars=names

@@ -8,7 +8,7 @@
  *
  *   blocks      [block tuple]  the binding's format (heapobj.c block_tuple,
  *                              read by heapviz.records.block_from_tuple)
- *   marks       [int]          HV_MARK_* of each block (just freed, leaked…)
+ *   marks       [int]          HV_MARK_* of each block (bit i: MARKS[i])
  *   free_lists  [(lo, hi, [block address])]  in list order
  *   stats       {name: number} the binding's _stats() keys
  *   frames      [(name, lo, hi)]  read from the heap (the state keeps 32)
@@ -164,4 +164,20 @@ PyObject *hv_py_moment(PyObject *module, PyObject *src)
     if (r >= 0) out = moment_dict(&s, h);
     hv_viz_state_free(&s);
     return out;
+}
+
+/* MARKS: the names of the HV_MARK_* bits, bit i named MARKS[i] (Python
+ * reads them here rather than copying the numbers). */
+_Static_assert(HV_MARK_JUST_FREED == 1u << 0 && HV_MARK_LEAKED == 1u << 1 &&
+                   HV_MARK_CORRUPT == 1u << 2 && HV_MARK_ERROR == 1u << 3 &&
+                   HV_MARK_NEW == 1u << 4,
+               "MARKS names the bits in order");
+
+int hv_py_moment_exec(PyObject *module)
+{
+    PyObject *names = Py_BuildValue("(sssss)", "just_freed", "leaked", "corrupt", "error",
+                                    "new");
+    int rc = names ? PyModule_AddObjectRef(module, "MARKS", names) : -1;
+    Py_XDECREF(names);
+    return rc;
 }

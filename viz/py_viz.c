@@ -440,7 +440,8 @@ static int viz_exec(PyObject *m)
     hv_viz_scene_init(&st->work.scene);
     st->replay_type = (PyTypeObject *)PyType_FromModuleAndSpec(m, &hv_replay_spec, NULL);
     if (st->replay_type == NULL) return -1;
-    if (PyModule_AddObjectRef(m, "Replay", (PyObject *)st->replay_type) < 0)
+    if (PyModule_AddObjectRef(m, "Replay", (PyObject *)st->replay_type) < 0 ||
+        hv_py_moment_exec(m) < 0)
         return -1;
     return PyModule_AddIntConstant(m, "EVENT_SIZE", (long)sizeof(hv_event_t));
 }

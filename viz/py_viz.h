@@ -40,6 +40,8 @@ const hv_heap_t *hv_replay_heap_of(PyObject *module, PyObject *obj);
 PyObject *hv_py_moment(PyObject *module, PyObject *src);
 PyObject *hv_py_block_tuple(const hv_block_t *b);
 PyObject *hv_py_stats_dict(const hv_stats_t *s);
+/* Module constants of py_moment.c (MARKS); 0 or -1. */
+int hv_py_moment_exec(PyObject *module);
 
 /* py_state.c: a synthetic state from a dict (tests, notebooks). */
 int hv_state_from_dict(PyObject *d, hv_viz_state_t *s);
