@@ -311,6 +311,34 @@ done:
     return out;
 }
 
+PyDoc_STRVAR(hit_doc,
+             "hit(src, x, y, **opts) -> int\n\nThe block (its start address) drawn "
+             "at pixel (x, y) of src's scene laid out with opts, as the window's "
+             "click finds it (hv_viz_hit); 0 when none.");
+
+static PyObject *viz_hit(PyObject *module, PyObject *args, PyObject *kw)
+{
+    int x, y;
+    if (PyTuple_GET_SIZE(args) != 3) {
+        PyErr_SetString(PyExc_TypeError, "hit(src, x, y, **opts) takes 3 positional "
+                                         "arguments");
+        return NULL;
+    }
+    PyObject *xy = PyTuple_GetSlice(args, 1, 3);
+    int ok = xy != NULL && PyArg_ParseTuple(xy, "ii", &x, &y);
+    Py_XDECREF(xy);
+    if (!ok) return NULL;
+    PyObject *src = PyTuple_Pack(1, PyTuple_GET_ITEM(args, 0));
+    if (src == NULL) return NULL;
+    viz_work_t priv, *w = work_take(module, &priv);
+    PyObject *out = NULL;
+    if (build_scene(module, src, kw, w) == 0)
+        out = PyLong_FromUnsignedLongLong(hv_viz_hit(&w->scene, x, y));
+    work_give(module, w);
+    Py_DECREF(src);
+    return out;
+}
+
 PyDoc_STRVAR(legend_doc, "legend() -> [(role, '#RRGGBB', label)]: the one "
                          "legend of every output.");
 
@@ -402,6 +430,8 @@ static PyMethodDef viz_methods[] = {
      METH_VARARGS | METH_KEYWORDS, pixels_doc},
     {"scene", (PyCFunction)(void (*)(void))viz_scene,
      METH_VARARGS | METH_KEYWORDS, scene_doc},
+    {"hit", (PyCFunction)(void (*)(void))viz_hit, METH_VARARGS | METH_KEYWORDS,
+     hit_doc},
     {"legend", viz_legend, METH_NOARGS, legend_doc},
     {"font_path", viz_font_path, METH_NOARGS, font_path_doc},
     {"versions", viz_versions, METH_NOARGS, versions_doc},
