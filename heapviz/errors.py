@@ -223,6 +223,21 @@ def bytewise() -> Iterator[None]:
         _BYTEWISE[0] -= 1
 
 
+_RECORDED: list[list[str]] = []  # reports a recording's replay words its errors with
+
+
+@contextmanager
+def recorded_reports(reports: list[str]) -> Iterator[None]:
+    """While a recording's replay re-runs a call that was an error (a refused free), the
+    errors it makes take the recorded reports, in order: the stack above the recorded line
+    was the script's, which the replay cannot see."""
+    _RECORDED.append(list(reports))
+    try:
+        yield
+    finally:
+        _RECORDED.pop()
+
+
 # --- gathering facts -----------------------------------------------------------------
 
 
@@ -748,6 +763,9 @@ def _memory_error(heap: Heap | None, kind: int, addr: int, size: int, write: int
                                  _core.ERR_UNINIT):
         size = 1
     err = _Report(heap, kind, addr, size, bool(write), pointer, extra, span).build()
+    if _RECORDED and _RECORDED[-1]:
+        err.report = _RECORDED[-1].pop(0)
+        err.args = (err.report,)
     if heap is not None and not heap.closed:
         site_id = heap._site()
         report_id = heap._intern(err.report, 0, "report")

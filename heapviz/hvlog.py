@@ -139,14 +139,9 @@ class Log:
         known = h.write_data
         data = {t[0]: known[t[0]] for t in raw
                 if t[2] == _core.EV_WRITE and t[0] in known and len(known[t[0]]) == t[6]}
-        # sbrk(n)'s grow event and mmap(n)'s event give the size made (rounded up), not n:
-        # n is the request of the sbrk block or mapping, while it lives.
-        asked = {(b.state, b.payload): b.requested for b in h.blocks()
-                 if b.state in ("sbrk", "mapping")}
-        state = {KIND_ID["grow"]: "sbrk", KIND_ID["mmap"]: "mapping"}
-        requests = {t[0]: asked[(state[t[2]], t[5])] for t in raw
-                    if t[2] in state and not t[3] & EVF_SUB and (state[t[2]], t[5]) in asked}
-        return cls(config, sites, raw, data, _final(h), "<heap>", requests=requests)
+        # sbrk(n)'s grow event and mmap(n)'s event carry n (their `a`): files written before
+        # they did carry it as a "request" (read, never written again).
+        return cls(config, sites, raw, data, _final(h), "<heap>")
 
     def dumps(self, compress: bool = False) -> bytes:
         """The file's bytes (see docs/recording.md); gzip-compressed when asked."""

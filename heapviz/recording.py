@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
-from heapviz import _core, callsite, hvlog, render
+from heapviz import _core, callsite, errors, hvlog, render
 from heapviz._core import NULL, Pointer
 from heapviz.errors import HeapError
 from heapviz.heap import Heap
@@ -345,13 +345,13 @@ class _Replayer:
             self.sizes.pop(addr, None)
         elif k == "grow":
             lay = h.layout
-            n = self.rec.requests.get(prim[0]) or a or max(
+            n = a or self.rec.requests.get(prim[0]) or max(
                 1, size - lay["header_size"] - lay["footer_size"])
             self._at(site, lambda: h.sbrk(n))
         elif k == "shrink":
             self._at(site, lambda: h.sbrk(-size))
         elif k == "mmap":
-            n = self.rec.requests.get(prim[0]) or a or size
+            n = a or self.rec.requests.get(prim[0]) or size
             p = self._at(site, lambda: h.mmap(n))
             self._keep(addr, p, size)
         elif k == "munmap":
@@ -406,13 +406,17 @@ class _Replayer:
 
     def _bad_free(self, t: RawEvent) -> None:
         """A free the allocator or the binding refused (its FAILED free event or its error
-        event): re-run it, in the recorded checks mode, quietly."""
+        event): re-run it, in the recorded checks mode, quietly; the errors it makes are
+        worded as the recording has them (the next few error events from here)."""
         h = self.h
         p = self._ptr(t[5], stale=t[2] == _core.EV_FREE or t[7] == ERR_DOUBLE_FREE)
+        start = t[0]  # an event's seq is its index in the recording
+        reports = [self.rec.sites[e[8]][0] for e in self.rec.raw[start:start + 4]
+                   if e[2] == _core.EV_ERROR and e[8] in self.rec.sites] if self.verify else []
         h.checks = self.checks
         try:
             with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(
-                    HeapError):
+                    HeapError), errors.recorded_reports(reports):
                 self._at(t[4], lambda: h.free(p))
         finally:
             h.checks = "off"

@@ -289,11 +289,23 @@ def _held(blocks: list[Block], variables: Mapping[str, int]) -> dict[int, list[s
     return held
 
 
+def hover_records(moment: Moment, buddy: bool,
+                  held: Mapping[int, Iterable[str]] | None = None) -> dict[int, dict[str, Any]]:
+    """Block address -> the record the view shows when the mouse is on that block, at
+    one moment (now or past: the same records of the same blocks)."""
+    leaked = 1 << MARKS.index("leaked")
+    marks = moment.mark_bits
+    held = held or {}
+    return {b.address: record_of_block(b, buddy, tuple(held.get(b.address, ())),
+                                       bool(marks.get(b.address, 0) & leaked))
+            for b in moment.blocks()}
+
+
 def _records(pk: _Packer, memo: dict[tuple[Any, ...], int], moment: Moment,
              sc: Mapping[str, Any], buddy: bool, held: Mapping[int, list[str]],
              leaked: int) -> list[list[int]]:
-    """[address index, record index] of every block the scene draws; a block that looks
-    the same at several moments is packed once."""
+    """[address index, record index] of every block the scene draws (hover_records' record
+    of it); a block that looks the same at several moments is packed once."""
     drawn = {int(it["addr"]) for it in sc["items"] if it.get("addr")}
     marks = moment.mark_bits
     out: list[list[int]] = []
