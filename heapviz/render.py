@@ -1,13 +1,17 @@
-"""Pictures of a heap: PNG, animated GIF/APNG timelines, and the scene they are drawn from.
+r"""Pictures of a heap: PNG, animated GIF/APNG timelines, and the scene they are drawn from.
 
 Every picture goes through one C renderer (``heapviz._viz``): layout -> scene -> pixels.
 ``scene()`` hands the same scene to Python, so the notebook's SVG and HTML views draw exactly
 what the window and the PNGs draw, with one legend (``legend()``).
 
+    >>> import heapviz
     >>> h = heapviz.Heap()
-    >>> p = h.malloc(24)
+    >>> p = h.malloc(24); h.free(p)
     >>> png = h.render("heap.png", width=900)      # PNG bytes, and the file
-    >>> h.render_timeline("run.gif")                # one frame per operation
+    >>> png[:4] == b"\x89PNG"
+    True
+    >>> h.render_timeline("run.gif")                # one frame per operation: 3
+    3
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Snapshots: a frozen picture of a heap at one moment.
+r"""Snapshots: a frozen picture of a heap at one moment.
 
 A Snapshot makes the heap's whole display (PNG, SVG, the interactive HTML: heapviz.jupyter)
 when it is taken and keeps only that, so it shows the same later, whatever happens to the

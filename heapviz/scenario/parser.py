@@ -1,4 +1,4 @@
-"""The scenario format (docs/scenarios.md): tokens, statements, and `parse`/`read`.
+r"""The scenario format (docs/scenarios.md): tokens, statements, and `parse`/`read`.
 
     >>> sc = parse("heap policy=best\np = malloc 100\nfree p\n", "lesson.hv")
     >>> sc.options, [s.op for s in sc.steps]
