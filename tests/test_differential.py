@@ -32,7 +32,7 @@ import heapviz
 from heapviz import errors, options, recording, render
 
 pytest.importorskip("heapviz._viz", reason="the replay is the renderer's (SDL2 not found)")
-from heapviz import history, timeline  # noqa: E402 - after the renderer check
+from heapviz import history, timeline
 
 WIDTH = 700
 SIZES = st.sampled_from([0, 1, 7, 8, 24, 100, 300, 1000, 5000, 20000]) | st.integers(1, 3000)

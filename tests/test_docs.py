@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 BLOCKS = [(p, i, b) for p in DOCS
           for i, b in enumerate(re.findall(r"```python\n(.*?)```", p.read_text(), re.S))]
-MODULES = ["heapviz"] + sorted(m.name for m in pkgutil.walk_packages(heapviz.__path__,
-                                                                      "heapviz."))
+MODULES = ["heapviz", *sorted(m.name for m in pkgutil.walk_packages(heapviz.__path__,
+                                                                    "heapviz."))]
 SCRIPT = re.compile(r"# (\w+\.py) — (python -m heapviz .*)$")
 
 

@@ -37,9 +37,9 @@ PyObject *hv_py_stats_dict(const hv_stats_t *s)
         "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:d,s:K,s:K,s:K,"
         "s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K}",
         "heap_size", (unsigned long long)s->heap_size, "brk_size",
-        (unsigned long long)s->brk_size, "mmapped", (unsigned long long)s->mmapped,
-        "in_use", (unsigned long long)s->in_use, "payload",
-        (unsigned long long)s->payload, "peak_payload",
+        (unsigned long long)s->brk_size, "mmapped",
+        (unsigned long long)s->mmapped, "in_use", (unsigned long long)s->in_use,
+        "payload", (unsigned long long)s->payload, "peak_payload",
         (unsigned long long)s->peak_payload, "free_bytes",
         (unsigned long long)s->free_bytes, "largest_free",
         (unsigned long long)s->largest_free, "free_blocks",
@@ -48,13 +48,14 @@ PyObject *hv_py_stats_dict(const hv_stats_t *s)
         "frag_internal", s->frag_internal, "frag_external", s->frag_external,
         "n_malloc", (unsigned long long)s->n_malloc, "n_calloc",
         (unsigned long long)s->n_calloc, "n_realloc",
-        (unsigned long long)s->n_realloc, "n_free", (unsigned long long)s->n_free,
-        "n_failed", (unsigned long long)s->n_failed, "n_split",
+        (unsigned long long)s->n_realloc, "n_free",
+        (unsigned long long)s->n_free, "n_failed",
+        (unsigned long long)s->n_failed, "n_split",
         (unsigned long long)s->n_split, "n_coalesce",
-        (unsigned long long)s->n_coalesce, "n_grow", (unsigned long long)s->n_grow,
-        "n_mmap", (unsigned long long)s->n_mmap, "n_munmap",
-        (unsigned long long)s->n_munmap, "n_errors", (unsigned long long)s->n_errors,
-        "ops", (unsigned long long)s->ops);
+        (unsigned long long)s->n_coalesce, "n_grow",
+        (unsigned long long)s->n_grow, "n_mmap", (unsigned long long)s->n_mmap,
+        "n_munmap", (unsigned long long)s->n_munmap, "n_errors",
+        (unsigned long long)s->n_errors, "ops", (unsigned long long)s->ops);
 }
 
 /* Append a new reference (NULL: an error already set) to a list. */
@@ -70,7 +71,8 @@ static PyObject *blocks_list(const hv_viz_state_t *s)
 {
     PyObject *out = PyList_New(0);
     for (size_t i = 0; out && i < s->nblocks; i++)
-        if (append_new(out, hv_py_block_tuple(&s->blocks[i])) < 0) Py_CLEAR(out);
+        if (append_new(out, hv_py_block_tuple(&s->blocks[i])) < 0)
+            Py_CLEAR(out);
     return out;
 }
 
@@ -87,12 +89,15 @@ static PyObject *lists_list(const hv_viz_state_t *s)
     PyObject *out = PyList_New(0);
     for (int i = 0; out && i < s->nlists; i++) {
         PyObject *members = PyList_New(0);
-        for (uint32_t j = s->list_start[i]; members && j < s->list_start[i + 1]; j++)
-            if (append_new(members, PyLong_FromUnsignedLongLong(s->list_addr[j])) < 0)
+        for (uint32_t j = s->list_start[i]; members && j < s->list_start[i + 1];
+             j++)
+            if (append_new(members,
+                           PyLong_FromUnsignedLongLong(s->list_addr[j])) < 0)
                 Py_CLEAR(members);
-        PyObject *t = members ? Py_BuildValue("(KKN)", (unsigned long long)s->list_lo[i],
-                                              (unsigned long long)s->list_hi[i], members)
-                              : NULL;
+        PyObject *t =
+            members ? Py_BuildValue("(KKN)", (unsigned long long)s->list_lo[i],
+                                    (unsigned long long)s->list_hi[i], members)
+                    : NULL;
         if (append_new(out, t) < 0) Py_CLEAR(out);
     }
     return out;
@@ -106,8 +111,9 @@ static PyObject *frames_list(const hv_heap_t *h)
         const char *name;
         hv_addr_t lo, hi;
         if (!hv_frame_get(h, i, &name, &lo, &hi)) continue;
-        PyObject *t = Py_BuildValue("(sKK)", name ? name : "?", (unsigned long long)lo,
-                                    (unsigned long long)hi);
+        PyObject *t =
+            Py_BuildValue("(sKK)", name ? name : "?", (unsigned long long)lo,
+                          (unsigned long long)hi);
         if (append_new(out, t) < 0) Py_CLEAR(out);
     }
     return out;
@@ -117,7 +123,8 @@ static PyObject *log_list(const hv_viz_state_t *s)
 {
     PyObject *out = PyList_New(0);
     for (int i = 0; out && i < s->nlog; i++)
-        if (append_new(out, PyUnicode_DecodeUTF8(s->log[i], (Py_ssize_t)strlen(s->log[i]),
+        if (append_new(out, PyUnicode_DecodeUTF8(s->log[i],
+                                                 (Py_ssize_t)strlen(s->log[i]),
                                                  "replace")) < 0)
             Py_CLEAR(out);
     return out;
@@ -126,23 +133,22 @@ static PyObject *log_list(const hv_viz_state_t *s)
 static PyObject *error_of(const hv_viz_state_t *s)
 {
     if (!s->has_error) Py_RETURN_NONE;
-    return Py_BuildValue("(IKKN)", (unsigned)s->error_kind,
-                         (unsigned long long)s->error_addr,
-                         (unsigned long long)s->error_size,
-                         PyUnicode_DecodeUTF8(s->error_text,
-                                              (Py_ssize_t)strlen(s->error_text),
-                                              "replace"));
+    return Py_BuildValue(
+        "(IKKN)", (unsigned)s->error_kind, (unsigned long long)s->error_addr,
+        (unsigned long long)s->error_size,
+        PyUnicode_DecodeUTF8(s->error_text, (Py_ssize_t)strlen(s->error_text),
+                             "replace"));
 }
 
 static PyObject *moment_dict(const hv_viz_state_t *s, const hv_heap_t *h)
 {
-    return Py_BuildValue("{s:N,s:N,s:N,s:N,s:N,s:K,s:K,s:K,s:K,s:N,s:N}", "blocks",
-                         blocks_list(s), "marks", marks_list(s), "free_lists",
-                         lists_list(s), "stats", hv_py_stats_dict(&s->stats), "frames",
-                         frames_list(h), "brk", (unsigned long long)s->brk, "rover",
-                         (unsigned long long)s->rover, "op", (unsigned long long)s->op,
-                         "ops", (unsigned long long)s->ops_total, "error", error_of(s),
-                         "log", log_list(s));
+    return Py_BuildValue(
+        "{s:N,s:N,s:N,s:N,s:N,s:K,s:K,s:K,s:K,s:N,s:N}", "blocks",
+        blocks_list(s), "marks", marks_list(s), "free_lists", lists_list(s),
+        "stats", hv_py_stats_dict(&s->stats), "frames", frames_list(h), "brk",
+        (unsigned long long)s->brk, "rover", (unsigned long long)s->rover, "op",
+        (unsigned long long)s->op, "ops", (unsigned long long)s->ops_total,
+        "error", error_of(s), "log", log_list(s));
 }
 
 PyObject *hv_py_moment(PyObject *module, PyObject *src)
@@ -152,8 +158,9 @@ PyObject *hv_py_moment(PyObject *module, PyObject *src)
                              : hv_replay_heap_of(module, src);
     if (h == NULL) {
         if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_TypeError, "moment(src): src must be a heap capsule or a "
-                                             "Replay");
+            PyErr_SetString(PyExc_TypeError,
+                            "moment(src): src must be a heap capsule or a "
+                            "Replay");
         return NULL;
     }
     hv_viz_state_t s;
@@ -175,8 +182,8 @@ _Static_assert(HV_MARK_JUST_FREED == 1u << 0 && HV_MARK_LEAKED == 1u << 1 &&
 
 int hv_py_moment_exec(PyObject *module)
 {
-    PyObject *names = Py_BuildValue("(sssss)", "just_freed", "leaked", "corrupt", "error",
-                                    "new");
+    PyObject *names = Py_BuildValue("(sssss)", "just_freed", "leaked",
+                                    "corrupt", "error", "new");
     int rc = names ? PyModule_AddObjectRef(module, "MARKS", names) : -1;
     Py_XDECREF(names);
     return rc;

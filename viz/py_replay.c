@@ -18,14 +18,15 @@
 #include <stdlib.h>
 
 typedef struct ReplayObject {
-    PyObject_HEAD
-    PyObject *owner;   /* the Heap the history belongs to (or NULL)      */
+    PyObject_HEAD PyObject
+        *owner;        /* the Heap the history belongs to (or NULL)      */
     PyObject *capsule; /* its capsule                                    */
     hv_viz_replay_t *r;
 } ReplayObject;
 
 static const char closed_msg[] =
-    "heapviz: the heap of this Replay was closed, and its history with it: make the "
+    "heapviz: the heap of this Replay was closed, and its history with it: "
+    "make the "
     "Replay (or the picture, the timeline) before close()";
 
 /* The recorded heap, after checking it is still there; NULL with an
@@ -58,14 +59,17 @@ static int take_source(ReplayObject *self, PyObject *arg)
     if (cap == NULL) {
         if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
             PyErr_Clear();
-            PyErr_Format(PyExc_TypeError, "Replay() takes a heapviz.Heap (or its "
-                         "_capsule()), not %.100s", Py_TYPE(arg)->tp_name);
+            PyErr_Format(PyExc_TypeError,
+                         "Replay() takes a heapviz.Heap (or its "
+                         "_capsule()), not %.100s",
+                         Py_TYPE(arg)->tp_name);
         }
         return -1;
     }
     if (!PyCapsule_CheckExact(cap)) {
         Py_DECREF(cap);
-        PyErr_SetString(PyExc_TypeError, "Replay(): _capsule() gave no capsule");
+        PyErr_SetString(PyExc_TypeError,
+                        "Replay(): _capsule() gave no capsule");
         return -1;
     }
     self->capsule = cap;
@@ -77,7 +81,8 @@ static PyObject *replay_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
     static char *names[] = {"heap", NULL};
     PyObject *arg;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O:Replay", names, &arg)) return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O:Replay", names, &arg))
+        return NULL;
     ReplayObject *self = (ReplayObject *)type->tp_alloc(type, 0);
     if (self == NULL) return NULL;
     const hv_heap_t *h;
@@ -89,8 +94,10 @@ static PyObject *replay_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     self->r = hv_viz_replay_new(hv_heap_config(h), &err);
     if (self->r == NULL) {
         Py_DECREF(self);
-        return PyErr_Format(PyExc_RuntimeError, "heapviz: cannot make a replay "
-                            "heap: %s", hv_strerror(err));
+        return PyErr_Format(PyExc_RuntimeError,
+                            "heapviz: cannot make a replay "
+                            "heap: %s",
+                            hv_strerror(err));
     }
     return (PyObject *)self;
 }
@@ -184,7 +191,8 @@ static PyObject *replay_errors(ReplayObject *self, PyObject *unused)
     uint64_t end = hv_viz_replay_op_seq(self->r, hv_viz_replay_pos(self->r));
     PyObject *out = PyList_New(0);
     hv_event_t ev;
-    for (uint64_t q = src.first; out && q < end && src.get(src.arg, q, &ev); q++) {
+    for (uint64_t q = src.first; out && q < end && src.get(src.arg, q, &ev);
+         q++) {
         if (ev.kind != HV_EV_ERROR) continue;
         PyObject *t = event_tuple(&ev);
         if (t == NULL || PyList_Append(out, t) < 0) Py_CLEAR(out);
@@ -206,22 +214,25 @@ static PyObject *replay_step(ReplayObject *self, PyObject *arg)
     if (source_heap(self, &src) == NULL) return NULL;
     uint64_t ops = hv_viz_replay_index(self->r, &src);
     if (k < 1 || k > ops)
-        return PyErr_Format(PyExc_IndexError, "step %llu: the history has steps 1..%llu",
-                            k, (unsigned long long)ops);
+        return PyErr_Format(PyExc_IndexError,
+                            "step %llu: the history has steps 1..%llu", k,
+                            (unsigned long long)ops);
     uint64_t lo = hv_viz_replay_op_seq(self->r, k - 1);
     uint64_t hi = hv_viz_replay_op_seq(self->r, k);
     if (hi - lo > STEP_EVENTS_MAX) hi = lo + STEP_EVENTS_MAX;
     hv_event_t *evs = malloc((size_t)(hi - lo + 1) * sizeof *evs);
     if (evs == NULL) return PyErr_NoMemory();
     size_t n = 0;
-    for (uint64_t q = lo; q < hi && src.get(src.arg, q, &evs[n]); q++) n++;
+    for (uint64_t q = lo; q < hi && src.get(src.arg, q, &evs[n]); q++)
+        n++;
     char text[512];
     uint32_t site;
     bool error = hv_viz_op_words(src.sites, evs, n, text, sizeof text, &site);
     free(evs);
-    return Py_BuildValue("(NIO)", PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text),
-                                                       "replace"),
-                         (unsigned)site, error ? Py_True : Py_False);
+    return Py_BuildValue(
+        "(NIO)",
+        PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text), "replace"),
+        (unsigned)site, error ? Py_True : Py_False);
 }
 
 static PyObject *replay_moment(ReplayObject *self, PyObject *unused)
@@ -233,7 +244,8 @@ static PyObject *replay_moment(ReplayObject *self, PyObject *unused)
 static ReplayObject *as_replay(PyObject *module, PyObject *obj)
 {
     viz_state_t *st = viz_get_state(module);
-    return PyObject_TypeCheck(obj, st->replay_type) ? (ReplayObject *)obj : NULL;
+    return PyObject_TypeCheck(obj, st->replay_type) ? (ReplayObject *)obj
+                                                    : NULL;
 }
 
 int hv_replay_fill(PyObject *module, PyObject *obj, hv_viz_state_t *s)
@@ -258,8 +270,9 @@ const hv_heap_t *hv_replay_heap_of(PyObject *module, PyObject *obj)
 
 PyDoc_STRVAR(goto_doc, "goto(op) -> int: rebuild the heap as it was after "
                        "`op` operations; returns the op reached.");
-PyDoc_STRVAR(errors_doc, "errors() -> [event tuple]: the memory errors recorded "
-                         "up to the moment reached.");
+PyDoc_STRVAR(errors_doc,
+             "errors() -> [event tuple]: the memory errors recorded "
+             "up to the moment reached.");
 PyDoc_STRVAR(step_doc, "step(k) -> (text, site, error): what operation k did "
                        "(the one wording of events), its site id, whether it "
                        "was a memory error.");
@@ -278,9 +291,11 @@ static PyGetSetDef replay_getset[] = {
     {"ops", (getter)replay_get_ops, NULL, "operations in the history", NULL},
     {"pos", (getter)replay_get_pos, NULL, "operations replayed so far", NULL},
     {"seq", (getter)replay_get_seq, NULL,
-     "the first event after the moment reached (events before it are its past)", NULL},
+     "the first event after the moment reached (events before it are its past)",
+     NULL},
     {"info", (getter)replay_get_info, NULL,
-     "checkpoints: {checkpoints, every (ops apart), bytes, ops_rerun (in all)}", NULL},
+     "checkpoints: {checkpoints, every (ops apart), bytes, ops_rerun (in all)}",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

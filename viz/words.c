@@ -18,10 +18,18 @@
 const char *hv_viz_error_name(uint64_t kind)
 {
     static const char *const names[] = {
-        "error",           "segmentation fault", "buffer overflow",
-        "uninitialized read", "use after free",  "double free",
-        "invalid free",    "use after return",   "overlapping memcpy",
-        "fishy size",      "heap corruption",    "leak",
+        "error",
+        "segmentation fault",
+        "buffer overflow",
+        "uninitialized read",
+        "use after free",
+        "double free",
+        "invalid free",
+        "use after return",
+        "overlapping memcpy",
+        "fishy size",
+        "heap corruption",
+        "leak",
     };
     return kind < sizeof names / sizeof names[0] ? names[kind] : "error";
 }
@@ -39,8 +47,8 @@ static const char *site_text(const hv_heap_t *sites, uint64_t id)
 }
 
 /* The first line of an error's report ("Invalid write of size 4"). */
-static void error_words(const hv_heap_t *sites, const hv_event_t *ev,
-                        char *buf, size_t len)
+static void error_words(const hv_heap_t *sites, const hv_event_t *ev, char *buf,
+                        size_t len)
 {
     const char *report = site_text(sites, ev->b);
     if (report == NULL || report[0] == '\0') {
@@ -52,8 +60,8 @@ static void error_words(const hv_heap_t *sites, const hv_event_t *ev,
     snprintf(buf, len, "✖ %.*s", (int)(n < 400 ? n : 400), report);
 }
 
-static void frame_words(const hv_heap_t *sites, const hv_event_t *ev,
-                        char *buf, size_t len)
+static void frame_words(const hv_heap_t *sites, const hv_event_t *ev, char *buf,
+                        size_t len)
 {
     const char *name = site_text(sites, ev->b);
     if (name != NULL && name[0])
@@ -62,8 +70,8 @@ static void frame_words(const hv_heap_t *sites, const hv_event_t *ev,
         snprintf(buf, len, "call a function: a stack frame is pushed");
 }
 
-static void note_words(const hv_heap_t *sites, const hv_event_t *ev,
-                       char *buf, size_t len)
+static void note_words(const hv_heap_t *sites, const hv_event_t *ev, char *buf,
+                       size_t len)
 {
     const char *text = site_text(sites, ev->a);
     snprintf(buf, len, "note: %.200s", text ? text : "");
@@ -85,8 +93,8 @@ static void result(const hv_event_t *ev, char *buf, size_t len)
         snprintf(buf, len, "→ 0x%llx", (unsigned long long)ev->addr);
 }
 
-void hv_viz_event_words(const hv_heap_t *sites, const hv_event_t *ev,
-                        char *buf, size_t len)
+void hv_viz_event_words(const hv_heap_t *sites, const hv_event_t *ev, char *buf,
+                        size_t len)
 {
     unsigned long long ad = ev->addr, sz = ev->size, a = ev->a, b = ev->b;
     const char *step = (ev->flags & HV_EVF_SUB) ? "  " : "";
@@ -108,8 +116,8 @@ void hv_viz_event_words(const hv_heap_t *sites, const hv_event_t *ev,
                  (ev->flags & HV_EVF_FAILED) ? " refused" : "");
         break;
     case HV_EV_SPLIT:
-        snprintf(buf, len, "  split 0x%llx: %llu → %llu + %llu", ad, sz + b,
-                 sz, b);
+        snprintf(buf, len, "  split 0x%llx: %llu → %llu + %llu", ad, sz + b, sz,
+                 b);
         break;
     case HV_EV_COALESCE:
         snprintf(buf, len, "  coalesce 0x%llx + 0x%llx → %llu", ad, a, sz);
@@ -148,7 +156,8 @@ void hv_viz_event_words(const hv_heap_t *sites, const hv_event_t *ev,
         snprintf(buf, len, "stack allocation of %llu B at 0x%llx", sz, ad);
         break;
     case HV_EV_PLACE:
-        snprintf(buf, len, "  place 0x%llx (%llu B), %llu looked at", ad, sz, a);
+        snprintf(buf, len, "  place 0x%llx (%llu B), %llu looked at", ad, sz,
+                 a);
         break;
     case HV_EV_WRITE:
         snprintf(buf, len, "write %llu B at 0x%llx", sz, ad);
@@ -191,7 +200,8 @@ bool hv_viz_op_words(const hv_heap_t *sites, const hv_event_t *evs, size_t n,
     char text[480];
     hv_viz_event_words(sites, m, text, sizeof text);
     snprintf(buf, len, "%s", text + strspn(text, " "));
-    for (size_t i = 0; i < n && *site == 0; i++) *site = evs[i].site;
+    for (size_t i = 0; i < n && *site == 0; i++)
+        *site = evs[i].site;
     for (size_t i = 0; i < n; i++)
         if (evs[i].kind == HV_EV_ERROR) return true;
     return false;
@@ -212,8 +222,7 @@ void hv_viz_event_line(const hv_heap_t *h, const hv_event_t *ev, char *buf,
     if (h && ev->site && hv_site_get(h, ev->site, &file, &line, &func) &&
         file) {
         const char *base = strrchr(file, '/');
-        snprintf(where, sizeof where, "  %s:%u", base ? base + 1 : file,
-                 line);
+        snprintf(where, sizeof where, "  %s:%u", base ? base + 1 : file, line);
     }
     snprintf(buf, len, "%6" PRIu64 "  %s%s", ev->op, text, where);
 }

@@ -192,8 +192,8 @@ void hv_viz_track_quiet(hv_viz_track_t *t, bool quiet);
 /* ---- words.c: the one wording of events, for every output ----------- */
 /* One human line for an event: "malloc(24) → 0x10010".  `sites` (the heap
  * that recorded it, may be NULL) gives reports, frame names and notes. */
-void hv_viz_event_words(const hv_heap_t *sites, const hv_event_t *ev,
-                        char *buf, size_t len);
+void hv_viz_event_words(const hv_heap_t *sites, const hv_event_t *ev, char *buf,
+                        size_t len);
 /* The same without sites. */
 void hv_viz_event_text(const hv_event_t *ev, char *buf, size_t len);
 /* What one operation (its n events) did, in one line; *site: where it
