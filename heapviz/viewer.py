@@ -143,10 +143,10 @@ class Viewer:
         elif kind == "H":
             self.history_requests += 1
             first, count = struct.unpack("<QQ", payload[:16])
-            try:
-                data = self._viz.history_bytes(self._capsule, first, count)
-            except (ValueError, RuntimeError):
-                data = b""  # the heap is closed: nothing more to give
+            data = b""  # the heap is closed: nothing more to give
+            if not self.heap.closed:  # its capsule must not be read once it is
+                with contextlib.suppress(ValueError, RuntimeError):
+                    data = self._viz.history_bytes(self._capsule, first, count)
             self._send(b"E", struct.pack("<Q", first) + data)
         elif kind == "Q":
             self._gone()

@@ -409,3 +409,40 @@ def test_watch_costs_little() -> None:
     watched = min(loop() for _ in range(2))
     w.stop()
     assert watched < base * 1.5 + 0.1, (base, watched)
+
+
+# --- one wording of events, objects that outlive their heap ----------------------------
+def test_one_wording_for_the_notebook_and_the_window() -> None:
+    """A moved realloc reads "(moved)" in the notebook's step text and in the window's event
+    log alike (viz/words.c words both)."""
+    h, _ = story()
+    past = history.History(h)
+    text = past.step(past.steps).text
+    assert text.startswith("realloc(0x10010, 200) → 0x") and text.endswith(" (moved)")
+    log = past.now().log
+    assert f"  {text}  " in log[-1], log[-1]
+    assert not any(line.endswith(" moved") and "(moved)" not in line for line in log)
+    d = view_data(display.html(h))
+    assert d["frames"][-1]["d"] == text
+
+
+def test_include_nothing_gives_nothing() -> None:
+    h, _ = story()
+    assert display._wanted(include=[], exclude=None) == []
+    assert h._repr_mimebundle_(include=[]) == {}
+    assert h.snapshot()._repr_mimebundle_(include=[]) == {}
+    assert set(h._repr_mimebundle_(include=["text/plain"])) == {"text/plain"}
+
+
+def test_what_outlives_its_heap_keeps_it_or_says_so() -> None:
+    h, _ = story()
+    past = history.History(h)
+    snap = h.snapshot()
+    del h  # the History keeps the heap alive
+    assert past.at(2).blocks()[0].state == "allocated"
+    past.heap.close()
+    with pytest.raises(ValueError, match="closed"):
+        past.at(1)
+    with pytest.raises(ValueError, match="closed"):
+        render.scene(past.heap, at=1)
+    assert snap.png[:4] == b"\x89PNG"  # a snapshot holds its pictures, not the heap
