@@ -122,16 +122,16 @@ void hv_viz_event_words(const hv_heap_t *sites, const hv_event_t *ev, char *buf,
     case HV_EV_COALESCE:
         snprintf(buf, len, "  coalesce 0x%llx + 0x%llx → %llu", ad, a, sz);
         break;
-    case HV_EV_GROW:
+    case HV_EV_GROW: /* a: what sbrk was asked (0: the allocator grew it) */
         snprintf(buf, len, "%ssbrk(%llu): the break moves up to 0x%llx", step,
-                 sz, ad + sz);
+                 a ? a : sz, ad + sz);
         break;
     case HV_EV_SHRINK:
         snprintf(buf, len, "%ssbrk(-%llu): the break moves down to 0x%llx",
                  step, sz, ad);
         break;
-    case HV_EV_MMAP:
-        snprintf(buf, len, "%smmap(%llu) → 0x%llx", step, sz, ad);
+    case HV_EV_MMAP: /* a: the bytes asked for (size: whole pages) */
+        snprintf(buf, len, "%smmap(%llu) → 0x%llx", step, a ? a : sz, ad);
         break;
     case HV_EV_MUNMAP:
         snprintf(buf, len, "%smunmap(0x%llx, %llu)", step, ad, sz);
