@@ -116,6 +116,11 @@ class Watch:
 
     # --- moving ---------------------------------------------------------------------------
     def go(self, k: int) -> None:
+        """Show step k (the last: follow the heap again); nothing once the heap is closed
+        (the widget keeps its last picture)."""
+        if self.h.closed:
+            self.stop()
+            return
         n = self._steps_now()
         k = max(0, min(k, n))
         self.pos = k
@@ -134,6 +139,8 @@ class Watch:
             hooks.wake(self.h)
 
     def _on_live(self, change: Mapping[str, Any]) -> None:
+        if self.h.closed:
+            return
         self.following = bool(change["new"])
         if not self.following:
             self.pos = self._steps_now()

@@ -391,6 +391,11 @@ def test_watch_follows_throttled_and_steps_back() -> None:
     w.stop()
     assert display.current_step_hook(h) is None
     h.malloc(8)  # no hook left: nothing breaks
+    shown = w.image.value
+    h.close()
+    w.back.click()  # the heap is gone: the widget keeps its last picture, nothing raises
+    w.live.value = False
+    assert w.image.value == shown and not w.following
 
 
 def test_watch_costs_little() -> None:
