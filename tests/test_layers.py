@@ -108,3 +108,34 @@ def test_imports_go_down(path: Path) -> None:
         assert LAYERS[other] <= LAYERS[me], (f"{path.name}:{line}: {me} (layer "
                                              f"{LAYERS[me]}) imports {other} (layer "
                                              f"{LAYERS[other]})")
+
+
+def _module_path(name: str) -> Path | None:
+    rel = Path(*name.split(".")[1:])
+    for p in (PKG / rel.with_suffix(".py"), PKG / rel / "__init__.py"):
+        if p.exists():
+            return p
+    return None
+
+
+def test_nothing_imports_heapviz_while_it_is_half_loaded() -> None:
+    """The modules `import heapviz` runs (its __init__ and what that imports, transitively)
+    never import the package itself: it is half loaded while they run."""
+    seen: set[str] = set()
+    todo = ["heapviz"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = _module_path(name) if name != "heapviz" else PKG / "__init__.py"
+        if path is None:
+            continue  # a name, or a C module
+        for line, imported, top in _imports(path):
+            if not top:
+                continue
+            if name != "heapviz":
+                assert imported != "heapviz", f"{path.name}:{line}: `import heapviz` while the " \
+                    "package is half loaded"
+            todo.append(imported)
+    assert {"heapviz.heap", "heapviz.model", "heapviz.recording"} <= seen
