@@ -60,11 +60,13 @@ ASAN_TESTS := tests/test_api.py tests/test_wrong_calls.py tests/test_policies.py
               tests/test_binding.py tests/test_records.py \
               tests/test_leaks.py tests/test_frames.py tests/test_viz_layout.py \
               tests/test_viz_replay.py tests/test_recording.py tests/test_scenario.py \
-              tests/test_display.py
+              tests/test_display.py tests/test_differential.py
+PY_SUBPACKAGES := scenario cli
 pytest-asan: setup
 	rm -rf build/asan build/asan-tmp
 	HEAPVIZ_SANITIZE=1 $(PY) setup.py -q build_ext -b build/asan -t build/asan-tmp
 	cp heapviz/*.py heapviz/*.js heapviz/*.css build/asan/heapviz/
+	for d in $(PY_SUBPACKAGES); do mkdir -p build/asan/heapviz/$$d && cp heapviz/$$d/*.py build/asan/heapviz/$$d/; done
 	cd build/asan && LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
 	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ../../$(PY) -m pytest -q -p no:cacheprovider $(addprefix ../../,$(ASAN_TESTS))

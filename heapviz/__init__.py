@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from heapviz import _core
+from heapviz import _core, error_hook
 from heapviz._core import NULL, Pointer, sizeof
 from heapviz.cstring import memcpy, memset, strcat, strcpy, strlen, strncpy
 from heapviz.errors import (
@@ -32,23 +32,19 @@ from heapviz.errors import (
 )
 from heapviz.heap import Heap
 from heapviz.recording import Recording, RecordingError
+from heapviz.recording import load as _load_recording
 from heapviz.records import Block, Event, Leak, Site, Stats
+from heapviz.version import __version__
 
 _core._set_hooks(_memory_error, SegmentationFault, os.path.dirname(os.path.abspath(__file__)))
 
-__version__ = "0.1.0"
-
 if "IPython" in sys.modules:  # in a notebook, a HeapError also shows its heap
-    from heapviz import display as _display
-
-    _display.install()
+    error_hook.install()
 
 
 def load(path: str) -> Recording:
     """Read a .hvlog recording made by Heap.save(); see heapviz.recording."""
-    from heapviz import recording
-
-    return recording.load(path)
+    return _load_recording(path)
 
 
 __all__ = [
@@ -73,6 +69,7 @@ __all__ = [
     "UninitializedRead",
     "UseAfterFree",
     "UseAfterReturn",
+    "__version__",
     "load",
     "memcpy",
     "memset",

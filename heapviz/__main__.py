@@ -14,9 +14,9 @@ SUBCOMMANDS: dict[str, str] = {
     "demo": "heapviz.demo",
     "ostep": "heapviz.ostep",
     "trace": "heapviz.trace",
-    "run": "heapviz.scenario",
+    "run": "heapviz.cli.run",
     "compare": "heapviz.compare",
-    "view": "heapviz.viewer",
+    "view": "heapviz.cli.view",
 }
 
 
@@ -41,9 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["ostep"]:
         # malloc.py's own option parser (optparse), reproduced as is, owns everything after.
-        from heapviz import ostep
-
-        return ostep.run_cli(argv[1:])
+        return importlib.import_module("heapviz.ostep").run_cli(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "_module", None) is None:

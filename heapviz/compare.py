@@ -22,9 +22,12 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-import heapviz
-from heapviz import scenario
-from heapviz.heap import POLICIES
+from PIL import Image, ImageDraw, ImageFont
+
+from heapviz import recording, render, scenario, trace
+from heapviz.heap import Heap
+from heapviz.options import POLICIES
+from heapviz.records import Stats
 
 
 @dataclass
@@ -33,7 +36,7 @@ class Outcome:
     and the picture of its final heap (PNG bytes, or None without the renderer)."""
 
     policy: str
-    stats: heapviz.Stats | None
+    stats: Stats | None
     note: str = ""
     png: bytes | None = None
     errors: int = 0
@@ -60,38 +63,14 @@ def parse_policies(text: str) -> list[str]:
 # --- one run per kind of file ---------------------------------------------------------------
 
 
-def trace_heap(path: str | Any, options: dict[str, Any], record: bool = True) -> heapviz.Heap:
-    """A heap after replaying a malloc-lab trace (a path or a parsed trace.Trace), as the
-    lab runs it: every block in the heap (no mmap), alignment 8 unless `options` say."""
-    from heapviz import trace as tracemod
-
-    tr = tracemod.read_trace(path) if isinstance(path, str | os.PathLike) else path
-    opts: dict[str, Any] = {"size": 0, "max_size": tracemod.max_size_for(tr), "align": 8,
-                            "mmap_threshold": 0, "checks": "off", "record": record}
-    opts.update(options)
-    h = scenario.make_heap(opts, tr.name)
-    ids: dict[int, heapviz.Pointer] = {}
-    for op in tr.ops:
-        if op.kind == "a":
-            ids[op.id] = h.malloc(op.size)
-        elif op.kind == "r":
-            ids[op.id] = h.realloc(ids.get(op.id, heapviz.NULL), op.size)
-        else:
-            h.free(ids.pop(op.id, heapviz.NULL))
-    h.__dict__["_trace_pointers"] = ids
-    return h
-
-
-def _picture(h: heapviz.Heap, width: int, want: bool,
+def _picture(h: Heap, width: int, want: bool,
              names: dict[str, int] | None = None) -> bytes | None:
     if not want:
         return None
-    from heapviz import render
-
     return render.render_png(h, width=width, vars=names or False)
 
 
-def _close(h: heapviz.Heap) -> None:
+def _close(h: Heap) -> None:
     with contextlib.redirect_stderr(io.StringIO()):
         h.checks = "off"
         h.close()
@@ -121,7 +100,7 @@ def run_one(path: str, kind: str, policy: str, options: dict[str, Any], width: i
         got[0].note = note
         return got[0]
     if kind == "trace":
-        h = trace_heap(loaded, opts, record=False)
+        h = trace.trace_heap(loaded, opts, record=False)
     elif kind == "recording":
         h = loaded.replay(overrides=opts, verify=False)
     else:
@@ -155,12 +134,8 @@ def compare(path: str, policies: list[str], options: dict[str, Any] | None = Non
     kind = scenario.file_kind(path)
     loaded: Any = None
     if kind == "trace":
-        from heapviz import trace as tracemod
-
-        loaded = tracemod.read_trace(path)
+        loaded = trace.read_trace(path)
     elif kind == "recording":
-        from heapviz import recording
-
         loaded = recording.load(path)
     elif kind == "scenario":
         loaded = scenario.read(path)
@@ -211,8 +186,6 @@ def as_json(outcomes: list[Outcome]) -> list[dict[str, Any]]:
 
 def stack_pictures(outcomes: list[Outcome], path: str, title: str) -> str:
     """One PNG: every policy's final heap, stacked, each under a label with its numbers."""
-    from PIL import Image, ImageDraw, ImageFont
-
     panels = [(o, Image.open(io.BytesIO(o.png)).convert("RGB")) for o in outcomes if o.png]
     if not panels:
         raise ValueError("no pictures to stack")
@@ -255,7 +228,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         metavar="P1,P2,…",
                         help=f"policies to compare (default: all: {','.join(POLICIES)})")
     scenario.add_heap_options(parser, policy=False)
-    parser.add_argument("--out", default="compare.png",
+    parser.add_argument("-o", "--out", default="compare.png",
                         help="the combined picture (default: %(default)s)")
     parser.add_argument("--width", type=int, default=1000, help="width of each heap picture")
     parser.add_argument("--no-picture", action="store_true", help="only the table")
@@ -269,15 +242,12 @@ def main(args: argparse.Namespace) -> int:
         return 2
     picture = not args.no_picture and not args.json
     notice = ""
-    if picture:
-        from heapviz import render
-
-        if not render.available():
-            try:
-                render.viz()
-            except RuntimeError as e:
-                notice = f"(no picture: {e})"
-            picture = False
+    if picture and not render.available():
+        try:
+            render.viz()
+        except RuntimeError as e:
+            notice = f"(no picture: {e})"
+        picture = False
     try:
         outcomes = compare(path, args.policy, scenario.heap_options(args, policy=False),
                            args.width, picture)

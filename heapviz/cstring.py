@@ -12,7 +12,7 @@ strcpy(dst, src)").
 
 from __future__ import annotations
 
-from heapviz import _core, errors
+from heapviz import _core, errors, sizes
 from heapviz._core import Pointer
 
 Source = Pointer | str | bytes | bytearray
@@ -74,11 +74,9 @@ def strcpy(dst: Pointer, src: Source) -> Pointer:
 def strncpy(dst: Pointer, src: Source, n: int) -> Pointer:
     """Copy at most n bytes; pads with NULs; no NUL is added if src is n bytes or longer."""
     d = _dst(dst, "strncpy")
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"strncpy(): n must be an int, not {type(n).__name__}")
-    if n < 0:
-        raise ValueError(f"strncpy(): n = {n} is negative (in C it would become a huge "
-                         "size_t)")
+    n = sizes.size_arg(n, "strncpy", "n", d.heap)
+    if n is None:
+        return dst
     text = _bytes_of(src, "strncpy")
     data = text[:n]
     _overlap("strncpy", d, src, n, min(n, len(text) + 1))
@@ -97,14 +95,18 @@ def strcat(dst: Pointer, src: Source) -> Pointer:
 
 
 def memcpy(dst: Pointer, src: Source, n: int) -> Pointer:
-    """Copy n bytes from src to dst; the regions must not overlap."""
+    """Copy n bytes from src to dst; the regions must not overlap.  A negative n is a
+    FishyValue, as for malloc (heapviz.sizes)."""
+    count = sizes.size_arg(n, "memcpy", "n", _dst(dst, "memcpy").heap)
+    if count is None:
+        return dst
     if isinstance(src, Pointer):
-        return _core.memcpy(dst, src, n)
+        return _core.memcpy(dst, src, count)
+    if not isinstance(src, str | bytes | bytearray):
+        raise TypeError(f"memcpy(): the source must be a Pointer, str or bytes, not "
+                        f"{type(src).__name__}")
     data = src.encode() if isinstance(src, str) else bytes(src)
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"memcpy(): n must be an int, not {type(n).__name__}")
-    if n < 0:
-        raise ValueError(f"memcpy(): n = {n} is negative")
+    n = count
     if n > len(data):
         raise ValueError(f"memcpy(): n = {n} but the source has only {len(data)} bytes")
     _dst(dst, "memcpy")[0:n] = data[:n]
@@ -112,5 +114,9 @@ def memcpy(dst: Pointer, src: Source, n: int) -> Pointer:
 
 
 def memset(dst: Pointer, c: int, n: int) -> Pointer:
-    """Fill n bytes at dst with the byte c."""
-    return _core.memset(dst, c, n)
+    """Fill n bytes at dst with the byte c.  A negative n is a FishyValue, as for malloc
+    (heapviz.sizes)."""
+    count = sizes.size_arg(n, "memset", "n", _dst(dst, "memset").heap)
+    if count is None:
+        return dst
+    return _core.memset(dst, c, count)

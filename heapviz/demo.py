@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import heapviz
-from heapviz import scenario, text
+from heapviz import render, scenario, text
+from heapviz.heap import Heap
 from heapviz.leaks import leak_summary
 
 HEADER = "heap policy=first size=4K align=16 coalesce=immediate checks=strict"
@@ -137,10 +137,8 @@ def build(path: str = "demo.hv") -> tuple[scenario.Scenario, list[Chapter], str]
 def _renderer() -> tuple[Any, str]:
     """heapviz.render when the SDL renderer is built, else (None, the reason)."""
     try:
-        from heapviz import render
-
         render.viz()
-    except (ImportError, RuntimeError) as e:
+    except RuntimeError as e:
         return None, str(e)
     return render, ""
 
@@ -150,7 +148,7 @@ def _window_possible() -> bool:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="heapviz-demo",
+    parser.add_argument("-o", "--out", default="heapviz-demo",
                         help="folder for the pictures and the HTML page (default: %(default)s)")
     parser.add_argument("--text", action="store_true", help="text only: no window, no pictures")
     parser.add_argument("--no-window", action="store_true",
@@ -234,7 +232,7 @@ def main(args: argparse.Namespace) -> int:
     return status
 
 
-def _narrate(i: int, total: int, ch: Chapter, h: heapviz.Heap, mode: str) -> None:
+def _narrate(i: int, total: int, ch: Chapter, h: Heap, mode: str) -> None:
     """The chapter in the terminal: a progress line, and in text mode the whole story."""
     print(f"[{i:2d}/{total}] {ch.title}" + (f"  → {ch.picture}" if ch.picture else ""),
           flush=True)
@@ -254,7 +252,7 @@ def _narrate(i: int, total: int, ch: Chapter, h: heapviz.Heap, mode: str) -> Non
     print()
 
 
-def _html(chapters: list[Chapter], h: heapviz.Heap, animation: str) -> str:
+def _html(chapters: list[Chapter], h: Heap, animation: str) -> str:
     parts = [
         "<!doctype html><meta charset=utf-8><title>heapviz: a tour of the heap</title>",
         "<style>body{font-family:sans-serif;max-width:1250px;margin:auto;color:#2E3440}"

@@ -20,25 +20,27 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from heapviz import _core
-from heapviz.records import Block, Site
+from heapviz.records import Block, Site, block_from_tuple, site_of
 
 if TYPE_CHECKING:
-    from heapviz.heap import Heap
+    from heapviz.model import HeapModel as Heap
 
 
 class HeapError(Exception):
     """Base class of every memory error heapviz detects.
 
     Attributes: `address` (the faulting address), `access_size` (bytes accessed, 0 for
-    free), `block` (the Block involved, if any), `alloc_site` and `free_site` (where that
-    block was allocated and freed, when known), `site` (the faulting line) and `report`
-    (the full valgrind-style text, also what str(err) gives).
+    free), `heap` (the heap the error happened in; None for NULL and wild pointers, which
+    belong to no heap), `block` (the Block involved, if any), `alloc_site` and
+    `free_site` (where that block was allocated and freed, when known), `site` (the
+    faulting line) and `report` (the full valgrind-style text, also what str(err) gives).
     """
 
     address: int = 0
@@ -48,6 +50,18 @@ class HeapError(Exception):
     free_site: Site | None = None
     site: Site | None = None
     report: str = ""
+
+    _heap_ref: weakref.ReferenceType[Any] | None = None
+
+    @property
+    def heap(self) -> Heap | None:
+        """The heap the error happened in (None for NULL and wild pointers, which belong
+        to no heap, or once that heap is gone: an error does not keep a heap alive)."""
+        return self._heap_ref() if self._heap_ref is not None else None
+
+    @heap.setter
+    def heap(self, h: Heap | None) -> None:
+        self._heap_ref = weakref.ref(h) if h is not None else None
 
     def __str__(self) -> str:
         return self.report or super().__str__()
@@ -209,12 +223,22 @@ def bytewise() -> Iterator[None]:
         _BYTEWISE[0] -= 1
 
 
+_RECORDED: list[list[str]] = []  # reports a recording's replay words its errors with
+
+
+@contextmanager
+def recorded_reports(reports: list[str]) -> Iterator[None]:
+    """While a recording's replay re-runs a call that was an error (a refused free), the
+    errors it makes take the recorded reports, in order: the stack above the recorded line
+    was the script's, which the replay cannot see."""
+    _RECORDED.append(list(reports))
+    try:
+        yield
+    finally:
+        _RECORDED.pop()
+
+
 # --- gathering facts -----------------------------------------------------------------
-
-
-def site_of(heap: Any, site_id: int) -> Site | None:
-    t = heap._site_info(site_id) if site_id and heap is not None and not heap.closed else None
-    return Site(*t) if t else None
 
 
 Ev = tuple[int, int, int, int, int, int, int, int, int]  # seq op kind flags site addr size a b
@@ -258,7 +282,7 @@ class _Origin:
 def _find_origin(heap: Any, seq: int) -> _Origin | None:
     """Search the history for allocation `seq` (an operation number) and its free."""
     alloc = _find(_backwards(heap), lambda ev: ev[1] == seq and ev[2] in _ALLOCS and
-                  not ev[3] & 8 and ev[5] != 0)
+                  not ev[3] & _core.EVF_FAILED and ev[5] != 0)
     if alloc is None:
         return None
     payload = alloc[5]
@@ -268,14 +292,12 @@ def _find_origin(heap: Any, seq: int) -> _Origin | None:
         if ev[2] == _core.EV_FREE and ev[5] == payload:
             free_site, freed = site_of(heap, ev[4]), True
             # a FREE step inside a realloc: the realloc moved (or freed) the block
-            by_realloc = bool(ev[3] & 4)
+            by_realloc = bool(ev[3] & _core.EVF_SUB)
             break
     return _Origin(payload, alloc[6], site_of(heap, alloc[4]), free_site, freed, by_realloc)
 
 
 def _block(heap: Any, addr: int, containing: bool) -> Block | None:
-    from heapviz.heap import block_from_tuple
-
     if heap is None or heap.closed:
         return None
     t = heap._block(addr, containing)
@@ -436,9 +458,9 @@ class _Report:
         if ev is None:
             return None
         alloc = _find(_backwards(self.heap, ev[0]), lambda e: e[2] in _ALLOCS and
-                      e[5] == ev[5] and not e[3] & 8)
+                      e[5] == ev[5] and not e[3] & _core.EVF_FAILED)
         return _Origin(ev[5], ev[6], site_of(self.heap, alloc[4]) if alloc else None,
-                       site_of(self.heap, ev[4]), True, bool(ev[3] & 4))
+                       site_of(self.heap, ev[4]), True, bool(ev[3] & _core.EVF_SUB))
 
     def _stack_words(self) -> list[str]:
         frames = self.heap._frames() if self.live else []
@@ -604,7 +626,7 @@ class _Report:
         payload = blk.payload
         off = self.addr - payload
         for ev in _backwards(self.heap):
-            if ev[2] not in _ALLOCS or ev[3] & 8 or ev[5] != payload:
+            if ev[2] not in _ALLOCS or ev[3] & _core.EVF_FAILED or ev[5] != payload:
                 continue
             if ev[2] == _core.EV_REALLOC and ev[7] != 0:
                 if off >= ev[8]:  # beyond the old requested size: new garbage
@@ -640,7 +662,7 @@ class _Report:
         if problems:
             lines.append(" The allocator's check finds:")
             lines += [f"   {p}" for p in problems[:6]]
-        earlier = [e for e in (self.heap._errors if self.live else [])
+        earlier = [e for e in (self.heap.error_log.errors if self.live else [])
                    if not isinstance(e, HeapCorruption | FishyValue)]
         if earlier and earlier[-1].site is not None:
             first = earlier[0]
@@ -675,6 +697,7 @@ class _Report:
         advice = _ADVICE.get(self.advice, "")
         report = f"{body}\n\n{advice}".rstrip()
         err = self.cls(report)
+        err.heap = self.heap
         err.address, err.access_size, err.block = self.addr, self.size, self.block
         err.alloc_site, err.free_site, err.site, err.report = (
             self.alloc_site, self.free_site, self.site, report)
@@ -702,6 +725,20 @@ def _print_report(err: HeapError) -> None:
     print(text, file=sys.stderr)
 
 
+class ErrorLog:
+    """What a heap keeps of its errors (Heap.error_log): every error, raised or only
+    reported, and the report-mode contexts already shown (valgrind shows each once)."""
+
+    def __init__(self) -> None:
+        self.errors: list[HeapError] = []
+        self._contexts: dict[Any, int] = {}
+
+    def first_time(self, context: Any) -> bool:
+        """Count an error context; whether it is the first of its kind."""
+        self._contexts[context] = self._contexts.get(context, 0) + 1
+        return self._contexts[context] == 1
+
+
 def _memory_error(heap: Heap | None, kind: int, addr: int, size: int, write: int,
                   pointer: Any, extra: Any) -> HeapError | None:
     """The binding's hook: build, record, and raise (returned) or report (None)."""
@@ -714,9 +751,7 @@ def _memory_error(heap: Heap | None, kind: int, addr: int, size: int, write: int
         # end is one error, not 20): the same kind, line and pointer is counted only
         prov = pointer._provenance if pointer is not None else None
         context = (kind, heap._site(), bool(write), size, prov)
-        seen: dict[Any, int] = heap.__dict__.setdefault("_contexts", {})
-        seen[context] = seen.get(context, 0) + 1
-        if seen[context] > 1:
+        if not heap.error_log.first_time(context):
             return None
     if kind == _core.ERR_USE_AFTER_FREE and pointer is not None and heap is not None:
         kind = _rejudge_damaged(heap, kind, addr, size, pointer)
@@ -728,11 +763,14 @@ def _memory_error(heap: Heap | None, kind: int, addr: int, size: int, write: int
                                  _core.ERR_UNINIT):
         size = 1
     err = _Report(heap, kind, addr, size, bool(write), pointer, extra, span).build()
+    if _RECORDED and _RECORDED[-1]:
+        err.report = _RECORDED[-1].pop(0)
+        err.args = (err.report,)
     if heap is not None and not heap.closed:
         site_id = heap._site()
         report_id = heap._intern(err.report, 0, "report")
         heap._record(_core.EV_ERROR, addr, size, kind, report_id, site_id, 0)
-        heap.__dict__.setdefault("_errors", []).append(err)
+        heap.error_log.errors.append(err)
     calloc_overflow = kind == _core.ERR_FISHY and isinstance(extra, tuple) and len(extra) == 3
     if fatal or (mode == _core.CHECKS_STRICT and not calloc_overflow):
         return err

@@ -1,357 +1,52 @@
-"""heapviz.Heap: a heap a student can watch.
+"""heapviz.Heap: the heap model with its views.
 
-The hot calls (malloc, free, calloc, realloc, and every byte access through a Pointer) are
-implemented in C by `heapviz._core.Heap`; this subclass adds the friendly parts: keyword
-validation with messages that name the allowed values, records (Block, Stats, Event),
-leaks, stack frames, and the doors to the viewer.
-"""
+graphviz's shape: the model (heapviz.model.HeapModel — the allocator's calls, records,
+errors, leaks, frames, recordings) and one small mixin per view, each from the module that
+owns the view and depending only on the model:
 
-from __future__ import annotations
-
-import sys
-from collections.abc import Iterator, Sequence
-from typing import Any, overload
-
-from heapviz import _core
-from heapviz.records import BLOCK_STATES, Block, Event, Site, Stats
-
-KiB = 1024
-MiB = 1024 * KiB
-
-POLICIES = ("first", "next", "best", "worst", "segregated", "buddy")
-ORDERS = ("address", "lifo", "fifo", "size", "size-desc")
-COALESCE = ("immediate", "deferred", "none")
-CHECKS = ("strict", "report", "off")
-ALIGNS = (4, 8, 16)
-
-
-def _choice(name: str, value: object, allowed: Sequence[object]) -> int:
-    if value not in allowed:
-        shown = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"Heap({name}={value!r}): {name} must be one of {shown}")
-    return list(allowed).index(value)
-
-
-def _size(name: str, value: object, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"Heap({name}=…) takes an int number of bytes, not "
-                        f"{type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"Heap({name}={value}): must be at least {minimum}")
-    if value >= 1 << 62:
-        raise OverflowError(f"Heap({name}={value}): far too large")
-    return value
-
-
-def block_from_tuple(heap: Any, t: tuple[Any, ...]) -> Block:
-    """Build a Block from the binding's raw tuple (`_block()`, `_blocks()`; see
-    hvpy_block_tuple in records.c).  The heap's own queries build Blocks in C."""
-    (addr, size, payload, psize, requested, state, header, footer, magic, prev_alloc,
-     has_footer, seq, site, free_site, gen, lst, nxt, prv) = t
-    return Block(
-        address=addr, size=size, payload=payload, payload_size=psize, requested=requested,
-        state=BLOCK_STATES[state] if 0 <= state < len(BLOCK_STATES) else str(state),
-        header=header, footer=footer, magic=magic, prev_alloc=bool(prev_alloc),
-        has_footer=bool(has_footer), seq=seq, site=_site(heap, site),
-        free_site=_site(heap, free_site), gen=gen, list=lst,
-        next_free=nxt or None, prev_free=prv or None,
-    )
-
-
-def _site(heap: Any, site_id: int) -> Site | None:
-    return heap._site_record(site_id) if site_id else None  # type: ignore[no-any-return]
-
-
-class EventLog(Sequence[Event]):
-    """The recorded history, read lazily from the core (no Python objects are kept).
-
-    Indexes are event sequence numbers.  When the history limit dropped old events,
-    `truncated` is True and `first` tells where the history now starts.
-    """
-
-    def __init__(self, heap: Heap) -> None:
-        self._heap = heap
-
-    @property
-    def first(self) -> int:
-        return int(self._heap._history()[0])
-
-    @property
-    def truncated(self) -> bool:
-        return self.first > 0
-
-    def __len__(self) -> int:
-        return int(self._heap._history()[1])
-
-    @overload
-    def __getitem__(self, i: int) -> Event: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Event]: ...
-
-    def __getitem__(self, i: int | slice) -> Event | list[Event]:
-        first, count = self._heap._history()
-        if isinstance(i, slice):
-            lo, hi, step = i.indices(count)
-            lo = max(lo, first)
-            return self._heap._event_records(lo, hi)[::step]  # type: ignore[no-any-return]
-        if i < 0:
-            i += count
-        if not first <= i < count:
-            if 0 <= i < first:
-                raise IndexError(f"event {i} was dropped: the history keeps the last "
-                                 f"{count - first} events (Heap(history_limit=…))")
-            raise IndexError(f"no event {i}: {count} recorded")
-        e = self._heap._event_record(i)
-        assert e is not None
-        return e  # type: ignore[no-any-return]
-
-    def __iter__(self) -> Iterator[Event]:
-        first, count = self._heap._history()
-        for lo in range(first, count, 4096):
-            yield from self._heap._event_records(lo, min(count, lo + 4096))
-
-    def __repr__(self) -> str:
-        first, count = self._heap._history()
-        note = f", oldest {first} dropped (history limit)" if first else ""
-        return f"<EventLog {count - first} events{note}>"
-
-
-class Frame:
-    """A stack frame of the simulated stack: automatic memory that dies with the frame.
-
-    A context manager: `with h.frame("main") as f:` pushes it, the end of the block pops
-    it (and every object in it dies: later use is a UseAfterReturn)."""
-
-    def __init__(self, heap: Heap, name: str) -> None:
-        self.heap, self.name = heap, name
-        self.active = False
-
-    def __enter__(self) -> Frame:
-        self.heap._frame_push(self.name)
-        self.active = True
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.active and not self.heap.closed:
-            self.heap._frame_pop()
-        self.active = False
-
-    def alloc(self, n: int) -> _core.Pointer:
-        """n bytes of automatic (stack) memory, like a local array `char buf[n]`."""
-        return self.heap._frame_alloc(n)
-
-    def array(self, ctype: str, count: int) -> _core.Pointer:
-        """A local array `ctype name[count]`, as a typed Pointer."""
-        if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
-            raise ValueError(f"array(): count must be a positive int, got {count!r}")
-        return self.heap._frame_alloc(_core.sizeof(ctype) * count).cast(ctype)
-
-
-class Heap(_core.Heap):
-    """A heap over an mmap-backed arena; every operation is recorded and can be drawn.
+=====================  ===========================================  =====================
+mixin                  methods                                      module
+=====================  ===========================================  =====================
+Pictures               render(), render_timeline()                  heapviz.render
+Window                 show()                                       heapviz.viewer
+JupyterIntegration     _repr_mimebundle_()                          heapviz.jupyter
+Snapshots              snapshot()                                   heapviz.snapshot
+Watching               watch()                                      heapviz.watch
+StepHooks              add_step_hook(), remove_step_hook()          heapviz.hooks
+=====================  ===========================================  =====================
 
     >>> h = Heap()
     >>> p = h.malloc(16)
     >>> hex(p)
     '0x10010'
-    """
+"""
 
-    def __init__(self, size: int = 4 * KiB, max_size: int = 64 * MiB, policy: str = "first",
-                 order: str = "address", coalesce: str = "immediate", align: int = 16,
-                 base: int = 0x10000, mmap_threshold: int = 128 * KiB, checks: str = "strict",
-                 *, split_threshold: int = 0, footer: bool = True, magic: bool = False,
-                 record: bool = True, history_limit: int = 1_000_000,
-                 ring_capacity: int = 1 << 20, stack_size: int = 64 * KiB,
-                 debug: bool = False) -> None:
-        if align not in ALIGNS or isinstance(align, bool):
-            raise ValueError(f"Heap(align={align!r}): align must be one of 4, 8, 16")
-        if ring_capacity <= 0 or ring_capacity & (ring_capacity - 1):
-            raise ValueError(f"Heap(ring_capacity={ring_capacity}): must be a power of two")
-        kwargs = dict(
-            size=_size("size", size), max_size=_size("max_size", max_size, 4096),
-            policy=_choice("policy", policy, POLICIES),
-            order=_choice("order", order, ORDERS),
-            coalesce=_choice("coalesce", coalesce, COALESCE), align=align,
-            base=_size("base", base, 4096), mmap_threshold=_size("mmap_threshold",
-                                                                 mmap_threshold),
-            split_threshold=_size("split_threshold", split_threshold),
-            footer=bool(footer), magic=bool(magic), record=bool(record), shadow=True,
-            debug_check=bool(debug), checks=_choice("checks", checks, CHECKS),
-            ring_capacity=ring_capacity, history_limit=_size("history_limit", history_limit),
-            stack_size=_size("stack_size", stack_size, 4096),
-        )
-        if size > max_size:
-            raise ValueError(f"Heap(size={size}, max_size={max_size}): the initial heap "
-                             "cannot be larger than the reservation")
-        if base % 4096:
-            raise ValueError(f"Heap(base={base:#x}): base must be a multiple of the page "
-                             "size (4096)")
-        super().__init__(**kwargs)
-        self.policy, self.order, self.coalesce, self.align = policy, order, coalesce, align
-        self._errors: list[Exception] = []
+from __future__ import annotations
 
-    # --- configuration --------------------------------------------------------------
+from heapviz import _core, options
+from heapviz.hooks import StepHooks
+from heapviz.jupyter import JupyterIntegration
+from heapviz.model import EventLog, Frame, HeapModel, block_from_tuple  # noqa: F401
+from heapviz.render import Pictures
+from heapviz.snapshot import Snapshots
+from heapviz.viewer import Window
+from heapviz.watch import Watching
 
-    @property
-    def checks(self) -> str:
-        """The error-checking mode: "strict", "report" or "off"."""
-        return CHECKS[self._checks]
+# The option names and values, for whoever imported them from here (heapviz.options).
+POLICIES, ORDERS, COALESCE, CHECKS, ALIGNS = (
+    options.POLICIES, options.ORDERS, options.COALESCE, options.CHECKS, options.ALIGNS)
 
-    @checks.setter
-    def checks(self, mode: str) -> None:
-        self._checks = _choice("checks", mode, CHECKS)
 
-    @property
-    def layout(self) -> dict[str, int]:
-        """Header, footer and minimum block sizes, alignment, and the address ranges."""
-        return dict(self._layout())
+class Heap(HeapModel, Pictures, Window, JupyterIntegration, Snapshots, Watching, StepHooks):
+    """A heap over an mmap-backed arena; every operation is recorded and can be drawn.
 
-    @property
-    def header_size(self) -> int:
-        return int(self._layout()["header_size"])
+    Options (heapviz.options): size, max_size, policy, order, coalesce, align, base,
+    mmap_threshold, checks (also in this order), split_threshold, footer, magic,
+    stack_size, record, history_limit, ring_capacity, debug."""
 
-    # --- the memory API beyond the C calls --------------------------------------------
-
-    def strdup(self, s: str | bytes | _core.Pointer) -> _core.Pointer:
-        """A heap copy of a C string (with its NUL), as strdup() does."""
-        if isinstance(s, _core.Pointer):
-            data = s.string().encode()
-        elif isinstance(s, str):
-            data = s.encode()
-        elif isinstance(s, bytes | bytearray):
-            data = bytes(s)
-        else:
-            raise TypeError(f"strdup() takes a str, bytes or Pointer, not {type(s).__name__}")
-        p = self.malloc(len(data) + 1)
-        if p:
-            p.write(data + b"\0")
-        return p
-
-    def frame(self, name: str = "main") -> Frame:
-        """`with h.frame("main") as f:` — a stack frame whose memory dies at the end."""
-        if not isinstance(name, str):
-            raise TypeError("frame() takes a function name (str)")
-        return Frame(self, name)
-
-    # --- introspection --------------------------------------------------------------
-
-    def blocks(self) -> list[Block]:
-        """Every block in address order (heap, then mmapped chunks, then the stack)."""
-        return self._block_records()  # type: ignore[no-any-return]
-
-    def free_list(self, list: int | None = None) -> list[Block]:
-        """The free blocks in list order; for segregated/buddy, all lists in class order
-        (or only list `list`)."""
-        if list is not None:
-            return self._free_list_records(list)  # type: ignore[no-any-return]
-        out: list[Block] = []
-        for i in range(len(self._free_lists())):
-            out.extend(self._free_list_records(i))
-        return out
-
-    def free_lists(self) -> list[tuple[tuple[int, int], list[Block]]]:
-        """Each free list with its size range [lo, hi] (one list for the fit policies)."""
-        return [((lo, hi), self._free_list_records(i))
-                for i, (lo, hi) in enumerate(self._free_lists())]
-
-    def stats(self) -> Stats:
-        return Stats(**self._stats())
-
-    @property
-    def events(self) -> EventLog:
-        """The recorded events, read lazily."""
-        return EventLog(self)
-
-    def errors(self) -> list[Exception]:
-        """Every memory error recorded so far (raised or only reported)."""
-        return list(self._errors)
-
-    def block_of(self, p: _core.Pointer | int) -> Block | None:
-        """The block containing an address, if any."""
-        return self._block_record(int(p), True)  # type: ignore[no-any-return]
-
-    def leaks(self) -> list[Any]:
-        """Blocks no one can free any more, classified as valgrind does."""
-        from heapviz.leaks import find_leaks
-
-        return find_leaks(self)
-
-    def note(self, text: str) -> None:
-        """Put a note into the event log (drawn in the viewer's log)."""
-        site = self._intern(str(text), 0, "note")
-        self._record(_core.EV_NOTE, 0, 0, site, 0, self._site(), 0)
-
-    # --- drawing (heapviz.render / heapviz.viewer) ------------------------------------
-
-    def render(self, path: str | None = None, width: int = 1200, **opts: Any) -> bytes:
-        """A PNG picture of the heap now (written to path when given)."""
-        from heapviz import render
-
-        return render.render_png(self, path=path, width=width, **opts)
-
-    def render_timeline(self, path: str, **opts: Any) -> int:
-        """An animated GIF or APNG of the recorded history, one frame per operation;
-        returns the number of frames."""
-        from heapviz import render
-
-        return render.render_timeline(self, path, **opts)
-
-    def show(self, step: bool = False, **opts: Any) -> Any:
-        """Open the live SDL2 window; it follows every later operation.  With step=True
-        the script pauses after each operation until you press a key in the window."""
-        from heapviz import viewer
-
-        return viewer.show(self, step=step, **opts)
-
-    def watch(self) -> Any:
-        """A live widget under the notebook cell that follows later operations."""
-        from heapviz import display
-
-        return display.watch(self)
-
-    def snapshot(self) -> Any:
-        """A frozen picture of the heap now, shown inline by Jupyter."""
-        from heapviz import display
-
-        return display.snapshot(self)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from heapviz import display
-
-        return display.mimebundle(self, include, exclude)
-
-    # --- recordings (heapviz.recording) -----------------------------------------------
-
-    def save(self, path: str) -> None:
-        """Write the recorded history as a .hvlog recording (heapviz.load reads it)."""
-        from heapviz import recording
-
-        recording.save(self, path)
-
-    # --- lifetime -------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Print a LEAK SUMMARY if anything leaked, then give the arena back."""
-        if not self.closed:
-            from heapviz.leaks import leak_summary
-
-            text = leak_summary(self, only_if_leaked=True)
-            if text:
-                print(text, file=sys.stderr)
-        super().close()
-
-    def __enter__(self) -> Heap:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        if self.closed:
-            return "<heapviz.Heap closed>"
-        s = self.stats()
-        return (f"<heapviz.Heap policy={self.policy} heap={s.heap_size} B in_use={s.in_use} B "
-                f"free={s.free_bytes} B blocks={s.alloc_blocks}+{s.free_blocks} free>")
+    # _own_methods (below) gives Heap the C methods it does not define itself, over what
+    # the model defines: the model's own close() (the leak summary) must stay.
+    close = HeapModel.close
 
 
 # CPython's fast call of a C method needs the method to belong to self's own type:

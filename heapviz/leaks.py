@@ -23,7 +23,7 @@ from heapviz import _core
 from heapviz.records import Block, Leak, Site
 
 if TYPE_CHECKING:
-    from heapviz.heap import Heap
+    from heapviz.model import HeapModel as Heap
 
 KINDS = ("definitely lost", "indirectly lost", "possibly lost", "still reachable")
 _REACHABLE, _POSSIBLY = 3, 2
@@ -150,9 +150,8 @@ def _mark_indirect(start: int, edges: dict[int, list[tuple[int, bool]]], lost: s
 
 
 def find_leaks(heap: Heap) -> list[Leak]:
-    """Every block still allocated, classified; after close(), what close() found."""
-    if heap.closed:
-        return list(heap.__dict__.get("_final_leaks", []))
+    """Every block still allocated, classified (the heap must be open: Heap.leaks() keeps
+    what close() found)."""
     return _scan(heap).leaks
 
 
@@ -194,7 +193,7 @@ def _allocated_bytes(heap: Heap) -> int | None:
     kinds = (_core.EV_MALLOC, _core.EV_CALLOC, _core.EV_REALLOC)
     for lo in range(0, count, 4096):
         for ev in heap._events(lo, min(count, lo + 4096)):
-            if ev[2] in kinds and not ev[3] & (4 | 8):  # not a step, not failed
+            if ev[2] in kinds and not ev[3] & (_core.EVF_SUB | _core.EVF_FAILED):
                 total += ev[6]
     return total
 
@@ -205,8 +204,19 @@ def leak_summary(heap: Heap, only_if_leaked: bool = False,
 
     Loss records are shown for `kinds` (valgrind's --show-leak-kinds; by default the
     three kinds of lost memory).  With only_if_leaked, "" when nothing was lost."""
+    return summary(heap, _scan(heap), only_if_leaked, kinds)
+
+
+def scan_at_exit(heap: Heap) -> tuple[list[Leak], str]:
+    """What close() reports: the leaks (kept by the heap) and the summary ("" when
+    nothing was lost)."""
     scan = _scan(heap)
-    heap.__dict__["_final_leaks"] = scan.leaks
+    return scan.leaks, summary(heap, scan, only_if_leaked=True)
+
+
+def summary(heap: Heap, scan: _Scan, only_if_leaked: bool = False,
+            kinds: tuple[str, ...] = KINDS[:3]) -> str:
+    """The summary text of one scan (see leak_summary)."""
     leaked = [lk for lk in scan.leaks if lk.kind != "still reachable"]
     if only_if_leaked and not leaked:
         return ""

@@ -27,7 +27,6 @@ which is how `--png DIR` writes one picture per step.
 from __future__ import annotations
 
 import argparse
-import importlib
 import optparse
 import os
 import random
@@ -37,6 +36,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, NoReturn
+
+from heapviz import render, viewer
 
 PROG = "python -m heapviz ostep"
 POLICIES = ("BEST", "WORST", "FIRST")
@@ -765,6 +766,8 @@ def build_parser(prog: str = PROG) -> optparse.OptionParser:
                      "split or coalesced")  # fmt: skip
     extra.add_option("--png", metavar="DIR", default=None, dest="png",
                      help="write a picture of the heap after each step into DIR")  # fmt: skip
+    extra.add_option("-o", "--out", metavar="DIR", default=None, dest="png",
+                     help="the same as --png: where the pictures go")  # fmt: skip
     extra.add_option("--view", action="store_true", default=False, dest="view",
                      help="play the run in heapviz's viewer")  # fmt: skip
     parser.add_option_group(extra)
@@ -906,19 +909,10 @@ def picture_states(run: Sequence[Step], options: Options) -> list[dict[str, Any]
 Drawer = Callable[[list[Step]], None]
 
 
-def _import(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
 def _png_writer(options: Options, directory: Path) -> Drawer:
     """--png: each state of `picture_states` drawn by heapviz.render.render_png."""
-    render = _import("heapviz.render")
-    if render is None or not render.available():
-        why = "heapviz.render does not import" if render is None else render._MISSING
-        raise OstepError(f"--png: heapviz's renderer is not available yet: {why}")
+    if not render.available():
+        raise OstepError(f"--png: heapviz's renderer is not available yet: {render._MISSING}")
     zoom = max(1.0, min(8.0, 400 / max(options.heap_size, 1)))  # a small heap drawn wide
 
     def write(run: list[Step]) -> None:
@@ -936,22 +930,17 @@ def _renderer(options: Options) -> Drawer | None:
     """The picture path for --png/--view (None when neither was asked for).
 
     --png writes DIR/step-NNN.png, one per Step (the start is step 000), with heapviz's
-    renderer.  --view needs heapviz.viewer.play_ostep(steps, states): the live viewer
-    follows a real heapviz heap, not a list of states.  A missing piece is said before any
-    output, as an OstepError.
+    renderer.  --view plays the run in heapviz's window (viewer.play_ostep).  A missing
+    renderer is said before any output, as an OstepError.
     """
     drawers: list[Drawer] = []
     if options.png:
         drawers.append(_png_writer(options, Path(options.png)))
     if options.view:
-        viewer = _import("heapviz.viewer")
-        play = getattr(viewer, "play_ostep", None)
-        if play is None:
-            raise OstepError(
-                "--view: heapviz's viewer cannot play OSTEP runs yet: it follows a live heapviz "
-                "heap, and this run is malloc.py's abstract list (try --png DIR)"
-            )
-        drawers.append(lambda run: play(run, picture_states(run, options)))
+        if not render.available():
+            raise OstepError(f"--view: heapviz's renderer is not available yet: "
+                             f"{render._MISSING}")
+        drawers.append(lambda run: _play(run, options))
     if not drawers:
         return None
 
@@ -960,6 +949,14 @@ def _renderer(options: Options) -> Drawer | None:
             drawer(run)
 
     return draw
+
+
+def _play(run: list[Step], options: Options) -> None:
+    """--view: the run in heapviz's window (viewer.play_ostep), one picture per step."""
+    try:
+        viewer.play_ostep(run, picture_states(run, options))
+    except (viewer.NoDisplay, RuntimeError) as e:
+        raise OstepError(str(e)) from None
 
 
 # --- running ----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 from heapviz import _core
 
-BLOCK_STATES = ("allocated", "free", "mmapped", "mapping", "sbrk", "stack")
+BLOCK_STATES: tuple[str, ...] = tuple(_core.BLOCK_STATE_NAMES)
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class Event(_core.EventRecord):
     @property
     def moved(self) -> bool:
         """realloc only: the block moved."""
-        return bool(self.flags & 1)
+        return bool(self.flags & _core.EVF_MOVED)
 
     def __str__(self) -> str:
         where = f"  [{self.site.short}]" if self.site else ""
@@ -186,6 +186,29 @@ class Leak:
     def __str__(self) -> str:
         where = f" alloc'd at {self.alloc_site}" if self.alloc_site else ""
         return f"{self.size} bytes {self.kind} (block 0x{self.block.payload:x}){where}"
+
+
+def site_of(sites: Any, site_id: int) -> Site | None:
+    """The Site of an interned site id; `sites` is the heap that interned it (None, or a
+    closed heap: no site)."""
+    if not site_id or sites is None or sites.closed:
+        return None
+    return sites._site_record(site_id)  # type: ignore[no-any-return]  # one per heap and id
+
+
+def block_from_tuple(sites: Any, t: tuple[Any, ...]) -> Block:
+    """Build a Block from a raw block tuple (the binding's block_tuple in heapobj.c, and a
+    replay's in viz/py_moment.c: the same format); `sites` resolves its site ids."""
+    (addr, size, payload, psize, requested, state, header, footer, magic, prev_alloc,
+     has_footer, seq, site, free_site, gen, lst, nxt, prv) = t
+    return Block(
+        address=addr, size=size, payload=payload, payload_size=psize, requested=requested,
+        state=BLOCK_STATES[state] if 0 <= state < len(BLOCK_STATES) else str(state),
+        header=header, footer=footer, magic=magic, prev_alloc=bool(prev_alloc),
+        has_footer=bool(has_footer), seq=seq, site=site_of(sites, site),
+        free_site=site_of(sites, free_site), gen=gen, list=lst,
+        next_free=nxt or None, prev_free=prv or None,
+    )
 
 
 # The heap's whole-heap queries build these classes (and share Site records per heap).

@@ -1,13 +1,17 @@
-"""Pictures of a heap: PNG, animated GIF/APNG timelines, and the scene they are drawn from.
+r"""Pictures of a heap: PNG, animated GIF/APNG timelines, and the scene they are drawn from.
 
 Every picture goes through one C renderer (``heapviz._viz``): layout -> scene -> pixels.
 ``scene()`` hands the same scene to Python, so the notebook's SVG and HTML views draw exactly
 what the window and the PNGs draw, with one legend (``legend()``).
 
+    >>> import heapviz
     >>> h = heapviz.Heap()
-    >>> p = h.malloc(24)
+    >>> p = h.malloc(24); h.free(p)
     >>> png = h.render("heap.png", width=900)      # PNG bytes, and the file
-    >>> h.render_timeline("run.gif")                # one frame per operation
+    >>> png[:4] == b"\x89PNG"
+    True
+    >>> h.render_timeline("run.gif")                # one frame per operation: 3
+    3
 """
 
 from __future__ import annotations
@@ -17,6 +21,16 @@ import os
 from collections.abc import Mapping
 from types import FrameType, ModuleType
 from typing import Any
+
+from PIL import Image
+
+from heapviz._core import Pointer
+
+_WHY = ""  # why the renderer did not import
+try:  # the renderer is optional: built only when SDL2, SDL2_ttf and libpng were found
+    from heapviz import _viz as _renderer
+except ImportError as _e:
+    _renderer, _WHY = None, str(_e)
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _MISSING = (
@@ -31,11 +45,9 @@ Vars = Mapping[str, int] | None
 
 def viz() -> ModuleType:
     """The C renderer module, or a RuntimeError naming the missing packages."""
-    try:
-        from heapviz import _viz
-    except ImportError as e:
-        raise RuntimeError(f"{_MISSING} ({e})") from None
-    return _viz
+    if _renderer is None:
+        raise RuntimeError(f"{_MISSING} ({_WHY})")
+    return _renderer
 
 
 def available() -> bool:
@@ -67,8 +79,6 @@ def pointer_vars(h: Any, frame: FrameType | None = None, limit: int = 32) -> dic
     """Names in `frame` (default: the caller's) bound to non-NULL Pointers into `h`.
 
     Locals first, then module globals, as a debugger's variables view shows them."""
-    from heapviz import Pointer
-
     frame = frame if frame is not None else _outside_frame()
     out: dict[str, int] = {}
     if frame is None:
@@ -92,10 +102,9 @@ def _source(h: Any, at: int | None) -> Any:
     """What the C renderer draws: the live heap, a past moment (a Replay), or a dict."""
     if isinstance(h, dict):
         return h
-    capsule = h._capsule()
     if at is None:
-        return capsule
-    replay = viz().Replay(capsule)
+        return h._capsule()
+    replay = viz().Replay(h)
     if at < 0:
         at += replay.ops
     if not 0 <= at <= replay.ops:
@@ -172,15 +181,13 @@ def render_timeline(
     recorded history (evenly sampled down to `max_frames`), with the timeline bar.
 
     Returns the number of frames written."""
-    from PIL import Image
-
     ext = os.path.splitext(os.fspath(path))[1].lower()
     if ext not in (".gif", ".png", ".apng"):
         raise ValueError(f"render_timeline: {path!r} must end in .gif, .png or .apng")
     if max_frames < 2:
         raise ValueError("render_timeline: max_frames must be at least 2")
     _viz = viz()
-    replay = _viz.Replay(h._capsule())
+    replay = _viz.Replay(h)
     ops = _frame_ops(replay.ops, max_frames)
     opts.setdefault("chrome", True)
     # One canvas height for every frame: the tallest of a few sampled moments.
@@ -206,3 +213,16 @@ def render_timeline(
         **extra,
     )
     return len(frames)
+
+
+class Pictures:
+    """The pictures of a heap, as methods (a mixin of heapviz.Heap)."""
+
+    def render(self, path: str | None = None, width: int = 1200, **opts: Any) -> bytes:
+        """A PNG picture of the heap now (written to path when given)."""
+        return render_png(self, path=path, width=width, **opts)
+
+    def render_timeline(self, path: str, **opts: Any) -> int:
+        """An animated GIF or APNG of the recorded history, one frame per operation;
+        returns the number of frames."""
+        return render_timeline(self, path, **opts)

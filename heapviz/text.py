@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from heapviz.heap import Heap
+    from heapviz.model import HeapModel as Heap
     from heapviz.records import Block
 
 _MARK = {"allocated": "#", "free": ".", "mmapped": "M", "mapping": "m", "sbrk": "s",

@@ -39,7 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-POLICIES = ("first", "next", "best", "worst", "segregated", "buddy")
+from heapviz import options
+from heapviz._core import NULL
+from heapviz.errors import HeapError
+from heapviz.heap import Heap
+
+POLICIES = options.POLICIES
 GLIBC = "glibc"
 ALLOCATORS = (*POLICIES, GLIBC)
 HEADER_FIELDS = ("suggested heap size", "number of block ids", "number of operations", "weight")
@@ -313,12 +318,35 @@ class HeapOptions:
 
 
 def _make_heap(trace: Trace, policy: str, opt: HeapOptions) -> Any:
-    import heapviz
-
-    return heapviz.Heap(size=0, max_size=opt.max_size or max_size_for(trace), policy=policy,
+    return Heap(size=0, max_size=opt.max_size or max_size_for(trace), policy=policy,
                         order=opt.order, coalesce=opt.coalesce, align=opt.align,
                         mmap_threshold=0, checks=opt.checks, footer=opt.footer,
                         record=opt.record)
+
+
+def trace_heap(path: str | os.PathLike[str] | Trace, options: dict[str, Any],
+               record: bool = True) -> Heap:
+    """A heap after replaying a malloc-lab trace (a path or a parsed Trace), as the lab
+    runs it: every block in the heap (no mmap), alignment 8 unless `options` say.  The
+    trace's live blocks stay allocated (their Pointers live with the heap)."""
+    tr = read_trace(path) if isinstance(path, str | os.PathLike) else path
+    opts: dict[str, Any] = {"size": 0, "max_size": max_size_for(tr), "align": 8,
+                            "mmap_threshold": 0, "checks": "off", "record": record}
+    opts.update(options)
+    try:
+        h = Heap(**opts)
+    except (ValueError, TypeError, OverflowError, OSError, MemoryError) as e:
+        raise TraceError(tr.name, 0, f"cannot make the heap: {e}") from None
+    ids: dict[int, Any] = {}
+    for op in tr.ops:
+        if op.kind == "a":
+            ids[op.id] = h.malloc(op.size)
+        elif op.kind == "r":
+            ids[op.id] = h.realloc(ids.get(op.id, NULL), op.size)
+        else:
+            h.free(ids.pop(op.id, NULL))
+    h.hold(ids)
+    return h
 
 
 def _close(h: Any, ptrs: Sequence[Any]) -> None:
@@ -331,9 +359,7 @@ def _close(h: Any, ptrs: Sequence[Any]) -> None:
 def _verify_heapviz(trace: Trace, policy: str, opt: HeapOptions) -> int:
     """The checked run; returns the heap size at the end."""
     h = _make_heap(trace, policy, opt)
-    import heapviz
-
-    null = heapviz.NULL
+    null = NULL
     ptrs: list[Any] = [null] * trace.num_ids
     sizes = [0] * trace.num_ids
     chk = _Checker(trace, policy, opt.align)
@@ -374,7 +400,7 @@ def _verify_heapviz(trace: Trace, policy: str, opt: HeapOptions) -> int:
             raise ReplayError(trace.name, policy, trace.ops[-1].line if trace.ops else 0,
                               f"h.check() found {len(problems)} problem(s): {problems[0]}")
         return int(h.stats().heap_size)
-    except heapviz.HeapError as e:  # the allocator found its own metadata damaged
+    except HeapError as e:  # the allocator found its own metadata damaged
         raise chk.fail(op, f"{type(e).__name__}: {str(e).splitlines()[0]}") from None
     finally:
         if not h.closed:
@@ -383,10 +409,8 @@ def _verify_heapviz(trace: Trace, policy: str, opt: HeapOptions) -> int:
 
 def _timed_heapviz(trace: Trace, policy: str, opt: HeapOptions) -> float:
     """One timed run on a fresh heap (its creation not timed); seconds."""
-    import heapviz
-
     h = _make_heap(trace, policy, opt)
-    ptrs: list[Any] = [heapviz.NULL] * trace.num_ids
+    ptrs: list[Any] = [NULL] * trace.num_ids
     malloc, realloc, free = h.malloc, h.realloc, h.free
     ops = [(0 if o.kind == "a" else 1 if o.kind == "r" else 2, o.id, o.size) for o in trace.ops]
     try:
@@ -400,7 +424,7 @@ def _timed_heapviz(trace: Trace, policy: str, opt: HeapOptions) -> float:
                 free(ptrs[i])
                 ptrs[i] = None
         return time.perf_counter() - t0
-    except heapviz.HeapError as e:  # the checked run passed: name no line
+    except HeapError as e:  # the checked run passed: name no line
         raise ReplayError(trace.name, policy, 0, f"in a timed run: {type(e).__name__}: "
                           f"{str(e).splitlines()[0]}") from None
     finally:
@@ -640,29 +664,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = __doc__
     parser.add_argument("files", nargs="+", metavar="FILE.rep", help="malloc-lab trace files")
-    parser.add_argument("--policy", choices=POLICIES, default="first",
-                        help="placement policy (default: first)")
     parser.add_argument("--compare", action="store_true",
                         help="run every policy and glibc's malloc; print one table")
-    parser.add_argument("--align", type=int, choices=(4, 8, 16), default=8,
-                        help="payload alignment (default: 8, the lab's)")
-    parser.add_argument("--order", default="address",
-                        choices=("address", "lifo", "fifo", "size", "size-desc"),
-                        help="free-list order of the fit policies (default: address)")
-    parser.add_argument("--coalesce", default="immediate",
-                        choices=("immediate", "deferred", "none"),
-                        help="when free blocks merge (default: immediate)")
-    parser.add_argument("--no-footer", action="store_true",
-                        help="footers on free blocks only (default: a footer on every block)")
-    parser.add_argument("--checks", choices=("off", "report", "strict"), default="off",
-                        help="heapviz's per-access checks (default: off, for speed; the "
-                        "lab's correctness checks run regardless)")
+    # The heap's options, spelled as in every subcommand (heapviz.options), with the lab's
+    # defaults; --no-footer: footers on free blocks only.
+    options.add_arguments(parser, title="heap options",
+                          exclude=("size", "base", "mmap_threshold", "split_threshold",
+                                   "magic", "stack_size"),
+                          defaults={"policy": "first", "align": 8, "order": "address",
+                                    "coalesce": "immediate", "footer": True, "checks": "off"})
     parser.add_argument("--record", action="store_true",
                         help="record events while replaying (default: off, for speed)")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="timed runs per trace; throughput is their median (default: 1)")
-    parser.add_argument("--max-size", type=int, default=None, metavar="BYTES",
-                        help="the heap's reservation (default: enough for the trace)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
@@ -685,7 +699,7 @@ def main(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     opt = HeapOptions(align=args.align, order=args.order, coalesce=args.coalesce,
-                      footer=not args.no_footer, record=args.record, checks=args.checks,
+                      footer=args.footer, record=args.record, checks=args.checks,
                       max_size=args.max_size)
     allocators = list(ALLOCATORS) if args.compare else [args.policy]
     progress = Progress(len(traces) * len(allocators),

@@ -1,4 +1,4 @@
-"""Open a heap in the live viewer window (a saved event list or a malloc-lab trace).
+"""The live viewer window: a separate process that draws a heap as the script runs.
 
 ``h.show()`` starts the window in a separate process (DESIGN decision 6) and returns at once:
 
@@ -11,13 +11,9 @@
 - closing the window never breaks the script (the hook is removed, waits are released), and a
   script that ends or crashes leaves the window showing its final state with a notice.
 
-``python -m heapviz view FILE`` shows the heap FILE leaves, with its whole history to travel
-through: a recording (".hvlog"), a scenario (".hv"), a Python script (".py": the first heap it
-used), a CS:APP malloc-lab trace (".rep"), or a JSON event list written by ``save_events``
-(".json").  A scenario's variables are drawn as they are at its end.
-
 ``play_ostep(steps, states)`` plays a run of OSTEP's malloc.py (``python -m heapviz ostep
---view``) in the same window: one picture per step, stepped with the keys.
+--view``) in the same window: one picture per step, stepped with the keys.  (``python -m
+heapviz view FILE`` is heapviz.cli.view.)
 """
 
 from __future__ import annotations
@@ -147,10 +143,10 @@ class Viewer:
         elif kind == "H":
             self.history_requests += 1
             first, count = struct.unpack("<QQ", payload[:16])
-            try:
-                data = self._viz.history_bytes(self._capsule, first, count)
-            except (ValueError, RuntimeError):
-                data = b""  # the heap is closed: nothing more to give
+            data = b""  # the heap is closed: nothing more to give
+            if not self.heap.closed:  # its capsule must not be read once it is
+                with contextlib.suppress(ValueError, RuntimeError):
+                    data = self._viz.history_bytes(self._capsule, first, count)
             self._send(b"E", struct.pack("<Q", first) + data)
         elif kind == "Q":
             self._gone()
@@ -263,105 +259,24 @@ def show(
     return Viewer(h, step=step, width=width, height=height, vars=vars)
 
 
-# --- files: a saved event list, a malloc-lab trace ------------------------------------------
-def save_events(h: Any, path: str) -> None:
-    """Write the operations of h's history as JSON that `python -m heapviz view` replays."""
-    ops: list[list[Any]] = []
-    for e in h.events:
-        if e.flags & 0b1100:  # steps inside an operation, failed operations
-            continue
-        if e.kind in ("malloc", "calloc"):
-            ops.append([e.kind, e.size])
-        elif e.kind == "realloc":
-            ops.append(["realloc", e.a, e.size])
-        elif e.kind == "free":
-            ops.append(["free", e.address])
-    layout = {k: getattr(h, k) for k in ("policy", "order", "coalesce", "align")}
-    with open(path, "w") as f:
-        json.dump({"heap": layout, "ops": ops}, f)
+class Window:
+    """The live window, as a method (a mixin of heapviz.Heap)."""
+
+    def show(self, step: bool = False, **opts: Any) -> Viewer:
+        """Open the live SDL2 window; it follows every later operation.  With step=True
+        the script pauses after each operation until you press a key in the window."""
+        return show(self, step=step, **opts)
 
 
-def _replay_ops(h: Any, ops: list[list[Any]]) -> None:
-    from heapviz import Pointer
-
-    ptrs: dict[int, Any] = {}
-    for op in ops:
-        kind = op[0]
-        if kind in ("malloc", "calloc"):
-            p = h.malloc(op[1]) if kind == "malloc" else h.calloc(1, op[1])
-            ptrs[int(p)] = p
-        elif kind == "realloc":
-            p = h.realloc(ptrs.pop(op[1], Pointer(op[1])), op[2])
-            ptrs[int(p)] = p
-        elif kind == "free":
-            h.free(ptrs.pop(op[1], Pointer(op[1])))
+class NoDisplay(RuntimeError):
+    """No window can open here (no display, or SDL kept offscreen)."""
 
 
-def _is_event_list(path: str) -> bool:
-    """A JSON event list of `save_events` (other files go to heap_from_file)."""
-    if not path.lower().endswith(".json"):
+def display_available() -> bool:
+    """Whether a window can open: a display, and SDL not told to stay offscreen."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return False
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and isinstance(data.get("ops"), list)
-
-
-def load(path: str, **heap_options: Any) -> tuple[Any, dict[str, int]]:
-    """The heap FILE leaves (see the module docstring) and the variables to draw.
-
-    `heap_options` override the file's own (policy, align, …).  Raises ValueError
-    (ScenarioError, RecordingError, TraceError) or OSError with a clear message."""
-    import heapviz
-    from heapviz import scenario
-
-    if _is_event_list(path):
-        with open(path) as f:
-            data = json.load(f)
-        h = heapviz.Heap(**{**data.get("heap", {}), **heap_options})
-        _replay_ops(h, data["ops"])
-        return h, {}
-    h = scenario.heap_from_file(path, **heap_options)
-    names = h.__dict__.get("_scenario_vars") or {}
-    return h, {str(k): int(v) for k, v in names.items() if int(v)}
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    from heapviz import scenario
-
-    parser.add_argument(
-        "file",
-        help="a recording (.hvlog), scenario (.hv), Python script (.py), malloc-lab trace "
-        "(.rep) or saved event list (.json)",
-    )
-    scenario.add_heap_options(parser)
-    parser.add_argument("--png", help="write the final picture here instead of a window")
-    parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=800)
-
-
-def main(args: argparse.Namespace) -> int:
-    from heapviz import scenario
-
-    try:
-        h, names = load(args.file, **scenario.heap_options(args))
-    except (ValueError, OSError) as e:
-        sys.stderr.write(f"heapviz view: {e}\n")
-        return 2
-    if args.png:
-        render.render_png(h, args.png, width=args.width, vars=names or False)
-        return 0
-    if not scenario.display_available():
-        sys.stderr.write(
-            "heapviz view: no display (DISPLAY is not set, or SDL_VIDEODRIVER keeps SDL "
-            "offscreen): write the picture with --png FILE instead\n"
-        )
-        return 2
-    v = show(h, width=args.width, height=args.height, vars=names)
-    v.script_ended(f"{os.path.basename(args.file)}: {len(h.events):,} events")
-    return int(v.wait() or 0)
+    return os.environ.get("SDL_VIDEODRIVER", "") not in ("dummy", "offscreen")
 
 
 # --- OSTEP malloc.py runs: a list of pictures --------------------------------------------------
@@ -385,15 +300,13 @@ def play_ostep(
     heapviz.ostep.picture_states), the first shown, n/→ the next, b/← the one before,
     space plays them one a second, Home/End, ? for the keys.  Returns when the window is
     closed (its exit status).  `zoom` defaults to drawing a small heap wide, as --png does."""
-    from heapviz import ostep, scenario
-
     render.viz()  # a clear error now if the renderer is not built
     if not states:
         return 0
     if len(states) != len(steps):
         raise ValueError(f"play_ostep: {len(steps)} steps but {len(states)} states")
-    if not scenario.display_available():
-        raise ostep.OstepError(
+    if not display_available():
+        raise NoDisplay(
             "--view needs a display (DISPLAY is not set, or SDL_VIDEODRIVER keeps SDL "
             "offscreen): write pictures with --png DIR instead"
         )

@@ -8,12 +8,6 @@ import heapviz
 from heapviz import NULL, Heap, Pointer
 
 
-@pytest.fixture
-def h():
-    with Heap() as heap:
-        yield heap
-
-
 def test_malloc_returns_pointer_at_deterministic_address(h):
     p = h.malloc(16)
     assert isinstance(p, Pointer)

@@ -61,3 +61,37 @@ def test_every_subcommand_end_to_end(tmp_path: Path) -> None:
     assert d.returncode == 0, d.stderr
     v = heapviz("view", str(rep), "--png", str(tmp_path / "v.png"))
     assert v.returncode == 0 or "renderer is not built" in v.stderr, v.stderr
+
+
+def test_the_heap_options_are_spelled_the_same_everywhere() -> None:
+    """Every subcommand that makes a heap takes heapviz.options' flags, spelled alike."""
+    from heapviz import options
+
+    flags = {o.flag for o in options.OPTIONS.values() if o.saved}
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name in ("run", "view", "compare"):
+        have = {s for a in sub.choices[name]._actions for s in a.option_strings}  # type: ignore[index]
+        want = flags - ({"--policy"} if name == "compare" else set())
+        assert want <= have, f"{name} lacks {sorted(want - have)}"
+    trace = {s for a in sub.choices["trace"]._actions for s in a.option_strings}  # type: ignore[index]
+    assert {"--policy", "--align", "--order", "--coalesce", "--checks", "--max-size",
+            "--footer", "--no-footer"} <= trace
+
+
+def test_every_output_file_can_be_given_as_o(tmp_path: Path) -> None:
+    scen = tmp_path / "s.hv"
+    scen.write_text("p = malloc 100\nq = malloc 20\nfree p\n")
+    r = heapviz("run", str(scen), "-q", "-o", str(tmp_path / "s.hvlog"), "--out",
+                str(tmp_path / "pics"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "s.hvlog").exists()
+    if "renderer is not built" not in r.stderr:
+        assert len(list((tmp_path / "pics").glob("step*.png"))) == 4
+        v = heapviz("view", str(scen), "-o", str(tmp_path / "v.png"))
+        assert v.returncode == 0 and (tmp_path / "v.png").stat().st_size > 1000, v.stderr
+    clash = heapviz("run", str(scen), "-o", str(tmp_path / "a.hvlog"), "--record",
+                    str(tmp_path / "b.hvlog"))
+    assert clash.returncode == 2 and "both name" in clash.stderr
+    c = heapviz("compare", str(scen), "--policy", "first", "-o", str(tmp_path / "c.png"))
+    assert c.returncode == 0, c.stderr

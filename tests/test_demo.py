@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -100,26 +99,11 @@ def test_text_flag(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def display() -> Iterator[str]:
-    if not render.available() or not shutil.which("Xvfb") or not shutil.which("xdotool"):
+def window_display(display: str) -> str:
+    """The shared Xvfb (conftest), when the renderer and xdotool are there too."""
+    if not render.available() or not shutil.which("xdotool"):
         pytest.skip("needs the renderer, Xvfb and xdotool")
-    for n in range(240, 340):
-        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
-            break
-    else:
-        pytest.skip("no free X display number")
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if os.path.exists(f"/tmp/.X11-unix/X{n}"):
-            break
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.skip("Xvfb did not start")
-    yield f":{n}"
-    proc.terminate()
-    proc.wait(5)
+    return display
 
 
 def close_windows(display: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:
@@ -140,7 +124,9 @@ def close_windows(display: str, proc: subprocess.Popen[str], timeout: float = 30
                                   ["run", str(REPO / "examples" / "basics.hv"), "--view",
                                    "--delay", "0"],
                                   ["run", str(REPO / "examples" / "own_heap.py"), "--view"]])
-def test_window_when_there_is_a_display(display: str, tmp_path: Path, argv: list[str]) -> None:
+def test_window_when_there_is_a_display(window_display: str, tmp_path: Path,
+                                        argv: list[str]) -> None:
+    display = window_display
     env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(REPO))
     env.pop("SDL_VIDEODRIVER", None)
     proc = subprocess.Popen([sys.executable, "-m", "heapviz", *argv], cwd=tmp_path, env=env,

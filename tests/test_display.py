@@ -1,5 +1,5 @@
-"""heapviz.display: the notebook views (PNG, SVG, HTML timeline), the ledger of block records,
-snapshots, errors shown with their heap, step hooks and the live widget — without a browser
+"""heapviz.display: the notebook views (PNG, SVG, HTML timeline), past moments from the one
+replay, snapshots, errors shown with their heap, step hooks and the live widget — without a browser
 (tests/test_html_chromium.py opens the HTML) and without a kernel (tests/test_notebooks.py)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import io
 import json
 import random
 import re
+import sys
 import time
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -19,7 +20,7 @@ pytest.importorskip("heapviz._viz", reason="renderer not built (SDL2, SDL2_ttf o
 from PIL import Image
 
 import heapviz
-from heapviz import display, render
+from heapviz import display, history, render
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 PAYLOAD = "#0072B2"
@@ -147,23 +148,7 @@ def test_variables_named_in_the_last_frame() -> None:
     assert "p → 0x10010" in d["vars"]
 
 
-# --- the ledger ---
-def _ledger_rows(h: Any, led: display.Ledger) -> tuple[list[Any], list[Any]]:
-    live = [(b.address, b.size, b.state if b.state != "mapping" else "mapping",
-             b.requested if b.state not in ("free", "sbrk") else 0, b.header)
-            for b in h.blocks() if b.state != "stack"]
-    mine = []
-    for r, prev in led.walk():
-        if r.state == "stack":
-            continue
-        word = led.header_word(r, prev) if r.state in ("allocated", "free", "mmapped") else 0
-        mine.append((r.addr, r.size, r.state, r.requested if r.state not in ("free", "sbrk")
-                     else 0, word if r.state in ("allocated", "free", "mmapped") else 0))
-    live = [(a, s, st, req, w if st in ("allocated", "free", "mmapped") else 0)
-            for a, s, st, req, w in live]
-    return live, mine
-
-
+# --- past moments: the one replay (heapviz.history) -------------------------------------
 CONFIGS = [dict(policy=p, order=o, coalesce=c)
            for p in ("first", "next", "best", "worst")
            for o, c in (("address", "immediate"), ("lifo", "deferred"), ("size", "none"),
@@ -173,14 +158,13 @@ CONFIGS += [dict(policy="segregated"), dict(policy="buddy"), dict(policy="first"
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: "-".join(str(v) for v in c.values()))
-def test_ledger_follows_the_heap(cfg: dict[str, Any]) -> None:
-    """After every operation the ledger's blocks (address, size, state, requested, header
-    word) equal the heap's own, so past moments hover right."""
+def test_past_moments_are_the_heap_of_then(cfg: dict[str, Any]) -> None:
+    """The replay's blocks (every field: header word, seq, sites…) at every step equal the
+    heap's own at that step, so past moments hover exactly as the present does."""
     rnd = random.Random(7)
     h = heapviz.Heap(mmap_threshold=8192, **cfg)
-    led = display.Ledger(h)
-    pos, ptrs = 0, []
-    for i in range(250):
+    ptrs, then = [], []
+    for _ in range(250):
         x = rnd.random()
         if x < 0.45 or not ptrs:
             p = h.malloc(rnd.choice([1, 8, 24, 100, 300, 1000, 5000, 10000]))
@@ -197,31 +181,40 @@ def test_ledger_follows_the_heap(cfg: dict[str, Any]) -> None:
                 ptrs.append(p)
         else:
             h.free(ptrs.pop(rnd.randrange(len(ptrs))))
-        count = h._history()[1]
-        for ev in h._events(pos, count):
-            led.apply(ev)
-        pos = count
-        live, mine = _ledger_rows(h, led)
-        assert live == mine, f"step {i}"
+        then.append((h.stats().ops, h.blocks(), h.free_list()))
+    past = history.History(h)
+    for step, blocks, free in then:
+        moment = past.at(step)
+        assert moment.blocks() == blocks, f"step {step}"
+        assert moment.free_list() == free, f"step {step}"
 
 
-def test_ledger_sbrk_mmap_frames_and_errors() -> None:
+def test_past_moments_with_sbrk_mmap_frames_and_errors() -> None:
     h = heapviz.Heap(checks="report")
-    led = display.Ledger(h)
+    seen = []
     p = h.malloc(8)
     p[0:4] = b"abcd"
     _ = p[6]  # uninitialized read, reported
+    seen.append((h.stats().ops, h.blocks(), h._frames()))
     with h.frame("main") as f:
         f.alloc(16)
+        seen.append((h.stats().ops, h.blocks(), h._frames()))
     m = h.mmap(8192)
     h.sbrk(100)
     q = h.malloc(5000)  # grows the heap past the raw sbrk bytes
+    seen.append((h.stats().ops, h.blocks(), h._frames()))
     h.free(q)
     h.munmap(m)
-    for ev in h._events(0, h._history()[1]):
-        led.apply(ev)
-    live, mine = _ledger_rows(h, led)
-    assert live == mine
+    seen.append((h.stats().ops, h.blocks(), h._frames()))
+    past = history.History(h)
+    for step, blocks, frames in seen:
+        assert past.at(step).blocks() == blocks
+        assert past.at(step).frames() == frames
+    assert [e.kind for e in past.errors()] == ["error"]
+    said = [past.step(k) for k in range(1, past.steps + 1)]
+    assert [s.text for s in said if s.error] == ["✖ Use of uninitialised value of size 1"]
+    assert said[0].text == "malloc(8) → 0x10010"
+    assert "call main(): a stack frame is pushed" in [s.text for s in said]
 
 
 # --- sampling, budgets, truncation ---
@@ -316,8 +309,27 @@ def test_heap_of_error_and_error_view() -> None:
     assert display.heap_of_error(heapviz.SegmentationFault("made up"), {"h": h}) is h
 
 
+class FakeShell:
+    """What install() needs of IPython's shell."""
+
+    def __init__(self, custom: tuple[type, ...] = ()) -> None:
+        self.custom_exceptions = custom
+        self.handler: Any = None
+
+    def set_custom_exc(self, classes: tuple[type, ...], handler: Any) -> None:
+        self.custom_exceptions, self.handler = classes, handler
+
+
 def test_install_outside_ipython_is_a_no_op() -> None:
-    assert display.install() in (False, True)  # True only when run under IPython
+    assert "IPython" not in sys.modules or display.install() is True
+    if "IPython" not in sys.modules:
+        assert display.install() is False  # no shell: nothing installed
+    shell = FakeShell()
+    assert display.install(shell) is True
+    assert shell.custom_exceptions == (heapviz.HeapError,) and callable(shell.handler)
+    assert display.install(shell) is True  # idempotent
+    theirs = FakeShell((KeyError,))
+    assert display.install(theirs) is False and theirs.handler is None  # left alone
 
 
 # --- step hooks ---
@@ -379,6 +391,11 @@ def test_watch_follows_throttled_and_steps_back() -> None:
     w.stop()
     assert display.current_step_hook(h) is None
     h.malloc(8)  # no hook left: nothing breaks
+    shown = w.image.value
+    h.close()
+    w.back.click()  # the heap is gone: the widget keeps its last picture, nothing raises
+    w.live.value = False
+    assert w.image.value == shown and not w.following
 
 
 def test_watch_costs_little() -> None:
@@ -397,3 +414,40 @@ def test_watch_costs_little() -> None:
     watched = min(loop() for _ in range(2))
     w.stop()
     assert watched < base * 1.5 + 0.1, (base, watched)
+
+
+# --- one wording of events, objects that outlive their heap ----------------------------
+def test_one_wording_for_the_notebook_and_the_window() -> None:
+    """A moved realloc reads "(moved)" in the notebook's step text and in the window's event
+    log alike (viz/words.c words both)."""
+    h, _ = story()
+    past = history.History(h)
+    text = past.step(past.steps).text
+    assert text.startswith("realloc(0x10010, 200) → 0x") and text.endswith(" (moved)")
+    log = past.now().log
+    assert f"  {text}  " in log[-1], log[-1]
+    assert not any(line.endswith(" moved") and "(moved)" not in line for line in log)
+    d = view_data(display.html(h))
+    assert d["frames"][-1]["d"] == text
+
+
+def test_include_nothing_gives_nothing() -> None:
+    h, _ = story()
+    assert display._wanted(include=[], exclude=None) == []
+    assert h._repr_mimebundle_(include=[]) == {}
+    assert h.snapshot()._repr_mimebundle_(include=[]) == {}
+    assert set(h._repr_mimebundle_(include=["text/plain"])) == {"text/plain"}
+
+
+def test_what_outlives_its_heap_keeps_it_or_says_so() -> None:
+    h, _ = story()
+    past = history.History(h)
+    snap = h.snapshot()
+    del h  # the History keeps the heap alive
+    assert past.at(2).blocks()[0].state == "allocated"
+    past.heap.close()
+    with pytest.raises(ValueError, match="closed"):
+        past.at(1)
+    with pytest.raises(ValueError, match="closed"):
+        render.scene(past.heap, at=1)
+    assert snap.png[:4] == b"\x89PNG"  # a snapshot holds its pictures, not the heap

@@ -17,13 +17,6 @@ from heapviz import NULL, Heap, Pointer, sizeof
 HERE = __file__.rsplit("/", 1)[-1]
 
 
-@pytest.fixture
-def h() -> Heap:
-    heap = Heap()
-    yield heap
-    heap.close()
-
-
 def line_of(marker: str) -> int:
     """The line of this file that carries `marker` in a comment."""
     with open(__file__) as f:

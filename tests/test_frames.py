@@ -16,13 +16,6 @@ import heapviz
 from heapviz import Heap, Pointer
 
 
-@pytest.fixture
-def h() -> Heap:
-    heap = Heap()
-    yield heap
-    heap.close()
-
-
 def line_of(marker: str) -> int:
     with open(__file__) as f:
         for no, line in enumerate(f, 1):

@@ -11,20 +11,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
-from collections.abc import Iterator
 
 import pytest
 
 import heapviz
 from heapviz import NULL, Heap, Pointer
-
-
-@pytest.fixture
-def h() -> Iterator[Heap]:
-    heap = Heap()
-    yield heap
-    with contextlib.redirect_stderr(io.StringIO()):
-        heap.close()
 
 
 def line_of(marker: str) -> int:

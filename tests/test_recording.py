@@ -424,3 +424,21 @@ def test_fuzz_scenario_runs_replay_exactly(checks: str, policy: str, lines: list
     runner.vars.clear()
     quiet_close(h2)
     quiet_close(h)
+
+
+def test_a_replayed_frame_keeps_its_name(tmp_path: Path) -> None:
+    """h.frame("main") is "main" in the recording's replay too (it was named after the
+    function that called h.frame: <module>)."""
+    h = heapviz.Heap()
+    with h.frame("main") as f:
+        f.alloc(8)
+        with h.frame("helper") as g:
+            g.alloc(16)
+            want = h._frames()
+            h.save(str(tmp_path / "frames.hvlog"))
+    quiet_close(h)
+    rec = heapviz.load(str(tmp_path / "frames.hvlog"))
+    again = rec.replay()
+    assert [f[0] for f in again._frames()] == ["main", "helper"]
+    assert again._frames() == want
+    quiet_close(again)

@@ -278,7 +278,7 @@ def test_writes_are_events_with_their_bytes() -> None:
     r, _ = run_text('p = malloc 8\nwrite p "abc"')
     writes = [e for e in r.heap.events if e.kind == "write"]
     assert [(w.address, w.size) for w in writes] == [(0x10010, 3)]
-    assert r.heap.__dict__["_write_data"][writes[0].seq] == b"abc"
+    assert r.heap.write_data[writes[0].seq] == b"abc"
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """`python -m heapviz view FILE` on every kind of file, and OSTEP runs as slides — headless.
 
 The window itself is tested in tests/test_viz_live.py; here the command writes its final
-picture (--png), which must be the picture of the heap the file leaves (viewer.load), with a
-scenario's variables.
+picture (--png), which must be the picture of the heap the file leaves (heapviz.cli.view.load),
+with a scenario's variables.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from PIL import Image
 
 import heapviz
 from heapviz import ostep, render, viewer
+from heapviz.cli import view
 
 PKG_ROOT = str(Path(os.path.abspath(heapviz.__file__)).parent.parent)
 
@@ -70,21 +71,19 @@ def files(tmp_path: Path) -> dict[str, Path]:
     py.write_text(SCRIPT)
     rep = tmp_path / "short.rep"
     rep.write_text(TRACE)
-    h, _ = viewer.load(str(hv))
+    h, _ = view.load(str(hv))
     log = tmp_path / "lesson.hvlog"
     h.save(str(log))
-    ev = tmp_path / "events.json"
-    viewer.save_events(h, str(ev))
-    return {"hv": hv, "py": py, "rep": rep, "hvlog": log, "json": ev}
+    return {"hv": hv, "py": py, "rep": rep, "hvlog": log}
 
 
-@pytest.mark.parametrize("kind", ["hv", "py", "rep", "hvlog", "json"])
+@pytest.mark.parametrize("kind", ["hv", "py", "rep", "hvlog"])
 def test_view_writes_the_heap_the_file_leaves(kind: str, files: dict[str, Path]) -> None:
     path = files[kind]
     out = path.with_suffix(".png")
     r = view_png(path, out)
     assert r.returncode == 0, r.stderr
-    h, names = viewer.load(str(path))
+    h, names = view.load(str(path))
     want = render.render_png(h, width=1280, vars=names or False)
     # The event log names call sites, which differ between this process and the command's
     # (a Python script's or a replayed list's frames): compare everything above it.
@@ -95,7 +94,7 @@ def test_view_writes_the_heap_the_file_leaves(kind: str, files: dict[str, Path])
 
 
 def test_a_scenario_keeps_its_variables(files: dict[str, Path]) -> None:
-    h, names = viewer.load(str(files["hv"]))
+    h, names = view.load(str(files["hv"]))
     assert set(names) == {"p", "q", "r", "big"}
     assert names["p"] == int(h.blocks()[0].payload)
     sc = render.scene(h, width=1280, vars=names)
@@ -104,15 +103,15 @@ def test_a_scenario_keeps_its_variables(files: dict[str, Path]) -> None:
 
 
 def test_a_recording_replays_to_the_same_heap(files: dict[str, Path]) -> None:
-    a, _ = viewer.load(str(files["hv"]))
-    b, _ = viewer.load(str(files["hvlog"]))
+    a, _ = view.load(str(files["hv"]))
+    b, _ = view.load(str(files["hvlog"]))
     assert [(x.address, x.size, x.state) for x in a.blocks()] == [
         (x.address, x.size, x.state) for x in b.blocks()
     ]
 
 
 def test_heap_options_override_the_file(files: dict[str, Path]) -> None:
-    h, _ = viewer.load(str(files["hv"]), policy="best")
+    h, _ = view.load(str(files["hv"]), policy="best")
     assert h.policy == "best"
     out = files["hv"].with_name("best.png")
     assert view_png(files["hv"], out, "--policy", "best").returncode == 0
@@ -128,12 +127,17 @@ def test_a_bad_file_is_a_clear_error(tmp_path: Path) -> None:
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
 
 
-def test_event_list_json_round_trip(files: dict[str, Path]) -> None:
-    data = json.loads(files["json"].read_text())
-    assert data["ops"][0] == ["malloc", 100]
-    h, names = viewer.load(str(files["json"]))
-    assert names == {}
-    assert len(h.blocks()) >= 4
+def test_one_recording_format(files: dict[str, Path], tmp_path: Path) -> None:
+    """The lossy JSON event list of old (viewer.save_events) is gone: a history is saved
+    as a recording, which replays to the same heap, and a .json file is a clear error."""
+    assert not hasattr(viewer, "save_events")
+    a, _ = view.load(str(files["hv"]))
+    b, _ = view.load(str(files["hvlog"]))
+    assert a.blocks() == b.blocks() and a.free_list() == b.free_list()
+    old = tmp_path / "events.json"
+    old.write_text('{"heap": {"policy": "first"}, "ops": [["malloc", 100]]}')
+    r = view_png(old, tmp_path / "x.png")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
 
 
 def test_ostep_states_are_valid_slides() -> None:
@@ -153,5 +157,5 @@ def test_play_ostep_without_a_display_says_so(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     opts = ostep.Options(num_ops=2, seed=1)
     run = ostep.steps(opts)
-    with pytest.raises(ostep.OstepError, match="display"):
+    with pytest.raises(viewer.NoDisplay, match="display"):
         viewer.play_ostep(run, ostep.picture_states(run, opts))

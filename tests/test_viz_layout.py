@@ -181,11 +181,26 @@ def test_min_block_width_keeps_tiny_blocks_visible() -> None:
 
 
 def test_hit_test_finds_blocks() -> None:
+    """hv_viz_hit (the window's click) finds every drawn block at its pixels, and nothing
+    off the blocks; the block it finds is the one whose record the window then shows."""
     d = synthetic()
-    sc = viz.scene(d, width=1100, selected=d["blocks"][2]["addr"])
+    sc = viz.scene(d, width=1100)
+    drawn = {}
+    for it in items(sc, kind="rect"):
+        if it["addr"] and it["w"] >= 3 and it["h"] >= 3 and it["role"] in (
+                "payload", "free", "just-freed", "leaked", "padding"):
+            drawn.setdefault(it["addr"], it)
+    assert len(drawn) >= 5
+    for addr, it in drawn.items():
+        x, y = it["x"] + it["w"] // 2, it["y"] + it["h"] // 2
+        assert viz.hit(d, x, y, width=1100) == addr, f"block {addr:#x} at ({x}, {y})"
+    assert viz.hit(d, 1, 1, width=1100) == 0  # the title corner: no block
+    chosen = d["blocks"][2]["addr"]
+    it = drawn[chosen]
+    hit = viz.hit(d, it["x"] + 1, it["y"] + 1, width=1100)
+    sc = viz.scene(d, width=1100, selected=hit)
     texts = [it["text"] for it in items(sc, kind="text")]
-    want = f"block {d['blocks'][2]['addr']:#x} allocated"
-    assert any(t.startswith(want) for t in texts), "the whole record"
+    assert any(t.startswith(f"block {chosen:#x} allocated") for t in texts), "its record"
     assert any(t.startswith("requested 100") for t in texts)
 
 

@@ -16,7 +16,6 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,31 +40,6 @@ if MISSING:
 
 W, H = 1000, 640
 PKG_ROOT = str(Path(os.path.abspath(heapviz.__file__)).parent.parent)
-
-
-@pytest.fixture(scope="module")
-def display() -> Iterator[str]:
-    """A private Xvfb on a free display number."""
-    for n in range(140, 240):
-        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
-            break
-    else:
-        pytest.skip("no free X display number")
-    proc = subprocess.Popen(
-        ["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        if os.path.exists(f"/tmp/.X11-unix/X{n}"):
-            break
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.skip("Xvfb did not start")
-    yield f":{n}"
-    proc.terminate()
-    proc.wait(5)
 
 
 class Script:
@@ -464,9 +438,10 @@ print("view exited", p.wait(), flush=True)
     try:
         s.expect("started")
         wid = window_id(display, s, by_pid=False)
-        from heapviz import render, viewer
+        from heapviz import render
+        from heapviz.cli import view
 
-        h, names = viewer.load(str(tmp_path / "lesson.hv"))
+        h, names = view.load(str(tmp_path / "lesson.hv"))
         assert set(names) == {"p", "q", "r", "big"}
         render.render_png(
             h, tmp_path / "headless.png", width=W, height=H, chrome=True, vars=names

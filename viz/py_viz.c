@@ -311,6 +311,34 @@ done:
     return out;
 }
 
+PyDoc_STRVAR(hit_doc,
+             "hit(src, x, y, **opts) -> int\n\nThe block (its start address) drawn "
+             "at pixel (x, y) of src's scene laid out with opts, as the window's "
+             "click finds it (hv_viz_hit); 0 when none.");
+
+static PyObject *viz_hit(PyObject *module, PyObject *args, PyObject *kw)
+{
+    int x, y;
+    if (PyTuple_GET_SIZE(args) != 3) {
+        PyErr_SetString(PyExc_TypeError, "hit(src, x, y, **opts) takes 3 positional "
+                                         "arguments");
+        return NULL;
+    }
+    PyObject *xy = PyTuple_GetSlice(args, 1, 3);
+    int ok = xy != NULL && PyArg_ParseTuple(xy, "ii", &x, &y);
+    Py_XDECREF(xy);
+    if (!ok) return NULL;
+    PyObject *src = PyTuple_Pack(1, PyTuple_GET_ITEM(args, 0));
+    if (src == NULL) return NULL;
+    viz_work_t priv, *w = work_take(module, &priv);
+    PyObject *out = NULL;
+    if (build_scene(module, src, kw, w) == 0)
+        out = PyLong_FromUnsignedLongLong(hv_viz_hit(&w->scene, x, y));
+    work_give(module, w);
+    Py_DECREF(src);
+    return out;
+}
+
 PyDoc_STRVAR(legend_doc, "legend() -> [(role, '#RRGGBB', label)]: the one "
                          "legend of every output.");
 
@@ -382,6 +410,12 @@ static PyObject *viz_history_bytes(PyObject *module, PyObject *args)
     return out;
 }
 
+PyDoc_STRVAR(moment_doc,
+             "moment(src) -> dict\n\nThe heap at one moment (src: a heap capsule, "
+             "now, or a Replay) as the records of what the pictures draw: blocks "
+             "(block tuples), marks, free_lists, stats, frames, brk, rover, op, ops, "
+             "error, log (viz/py_moment.c).");
+
 PyDoc_STRVAR(run_viewer_doc,
              "run_viewer(fd, ctl_fd, *, step=False, width=1280, height=800, "
              "frames=0, screenshot_dir='.') -> int\n\nThe live window: map the "
@@ -396,10 +430,13 @@ static PyMethodDef viz_methods[] = {
      METH_VARARGS | METH_KEYWORDS, pixels_doc},
     {"scene", (PyCFunction)(void (*)(void))viz_scene,
      METH_VARARGS | METH_KEYWORDS, scene_doc},
+    {"hit", (PyCFunction)(void (*)(void))viz_hit, METH_VARARGS | METH_KEYWORDS,
+     hit_doc},
     {"legend", viz_legend, METH_NOARGS, legend_doc},
     {"font_path", viz_font_path, METH_NOARGS, font_path_doc},
     {"versions", viz_versions, METH_NOARGS, versions_doc},
     {"history_bytes", viz_history_bytes, METH_VARARGS, history_doc},
+    {"moment", hv_py_moment, METH_O, moment_doc},
     {"run_viewer", (PyCFunction)(void (*)(void))hv_py_run_viewer,
      METH_VARARGS | METH_KEYWORDS, run_viewer_doc},
     {NULL, NULL, 0, NULL},
@@ -433,7 +470,8 @@ static int viz_exec(PyObject *m)
     hv_viz_scene_init(&st->work.scene);
     st->replay_type = (PyTypeObject *)PyType_FromModuleAndSpec(m, &hv_replay_spec, NULL);
     if (st->replay_type == NULL) return -1;
-    if (PyModule_AddObjectRef(m, "Replay", (PyObject *)st->replay_type) < 0)
+    if (PyModule_AddObjectRef(m, "Replay", (PyObject *)st->replay_type) < 0 ||
+        hv_py_moment_exec(m) < 0)
         return -1;
     return PyModule_AddIntConstant(m, "EVENT_SIZE", (long)sizeof(hv_event_t));
 }

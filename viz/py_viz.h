@@ -32,6 +32,16 @@ extern PyType_Spec hv_replay_spec;
 /* If obj is a Replay: fill s from its current moment, return 1; 0 when it
  * is not a Replay; -1 with an exception. */
 int hv_replay_fill(PyObject *module, PyObject *obj, hv_viz_state_t *s);
+/* If obj is a Replay of an open heap: its private replay heap; else NULL
+ * (with an exception when the heap is closed). */
+const hv_heap_t *hv_replay_heap_of(PyObject *module, PyObject *obj);
+
+/* py_moment.c: the heap at one moment as Python data (moment(src)). */
+PyObject *hv_py_moment(PyObject *module, PyObject *src);
+PyObject *hv_py_block_tuple(const hv_block_t *b);
+PyObject *hv_py_stats_dict(const hv_stats_t *s);
+/* Module constants of py_moment.c (MARKS); 0 or -1. */
+int hv_py_moment_exec(PyObject *module);
 
 /* py_state.c: a synthetic state from a dict (tests, notebooks). */
 int hv_state_from_dict(PyObject *d, hv_viz_state_t *s);

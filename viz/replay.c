@@ -6,9 +6,15 @@
  * is deterministic and addresses are base + offset — including what events
  * cannot tell, such as the free list's order and next fit's rover.  Steps
  * inside an operation (split, coalesce, growth: HV_EVF_SUB) are results,
- * not causes, and are not re-run.  Bytes the script wrote are not in the
- * history, so a replay cannot reproduce a corruption made by an
- * out-of-bounds write in "report" mode; the live view still shows it.
+ * not causes, and are not re-run.  Failed and refused operations are re-run
+ * too (they fail again, and count); the binding's own events (errors,
+ * leaks, notes, writes) are recorded as they were, so the replay numbers
+ * operations as the heap did: a replayed block's seq and the stats are the
+ * recorded ones, and every view of the past (window, pictures, notebook,
+ * recordings) agrees with the live heap of that moment.  Bytes the script
+ * wrote are not in the history, so a replay cannot reproduce a corruption
+ * made by an out-of-bounds write in "report" mode; the live view still
+ * shows it.
  *
  * Checkpoints keep a scrub through a long history fast: every `every`
  * operations passed on the way forward, the replay heap is cloned
@@ -85,9 +91,13 @@ hv_viz_replay_t *hv_viz_replay_new(const hv_config_t *cfg, hv_err_t *err)
         return NULL;
     }
     r->cfg = *cfg;
-    r->cfg.record = false;     /* the replay itself is not history       */
-    r->cfg.debug_check = false;
+    /* The replay records into a ring of its own, as small as can be and
+     * never read: recording is what numbers the binding's operations
+     * (record_as_is) as they were numbered. */
+    r->cfg.record = true;
+    r->cfg.ring_capacity = 16;
     r->cfg.history_limit = 0;
+    r->cfg.debug_check = false;
     r->every = CK_FIRST_EVERY;
     hv_viz_track_quiet(r->track, true); /* log lines: hv_viz_replay_state */
     *err = fresh_heap(r);
@@ -138,25 +148,58 @@ uint64_t hv_viz_replay_index(hv_viz_replay_t *r, const hv_viz_events_t *src)
     return r->nops;
 }
 
-/* Re-run one recorded event on the replay heap.  `sites` (the recorded
- * heap, may be NULL) names replayed frames. */
-static void apply(hv_viz_replay_t *r, const hv_event_t *ev, const hv_heap_t *sites)
+/* Operations the binding records (an error, a leak, a note, a write) are
+ * not the allocator's: the replay records them as they were, so that its
+ * heap counts the same operations (block seq numbers and stats.ops are the
+ * recorded ones) and a write's bytes count as initialized. */
+static void record_as_is(hv_viz_replay_t *r, const hv_event_t *ev)
+{
+    hv_heap_t *h = r->heap;
+    hv_event_t e = *ev;
+    e.op = 0; /* a new operation, as the binding's own are */
+    hv_event_record(h, &e);
+    if (ev->kind == HV_EV_WRITE && r->cfg.shadow && hv_shadow(h, ev->addr, ev->size))
+        hv_shadow_set(h, ev->addr, ev->size, HV_SH_INIT);
+}
+
+static void rerun_frame_push(hv_heap_t *h, const hv_event_t *ev,
+                             const hv_heap_t *sites)
+{
+    uint32_t depth, line; /* b: the frame's name, interned as a site */
+    const char *name = NULL, *func = NULL;
+    if (!(ev->b && sites && hv_site_get(sites, (uint32_t)ev->b, &name, &line, &func) &&
+          name && name[0]))
+        name = "frame";
+    hv_frame_push(h, name, ev->site, &depth);
+}
+
+/* Re-run one recorded operation's main event on the replay heap.  Failed
+ * operations are re-run too (the allocator is deterministic, so they fail
+ * again and count as they did); a free or realloc the allocator refused is
+ * re-run in the mode it was refused in (b), one that went through trusted
+ * (it was valid, or a double free the allocator did not see). */
+static void rerun(hv_viz_replay_t *r, const hv_event_t *ev, const hv_heap_t *sites)
 {
     hv_heap_t *h = r->heap;
     hv_addr_t out;
-    if (ev->flags & (HV_EVF_SUB | HV_EVF_FAILED)) return;
+    bool failed = ev->flags & HV_EVF_FAILED;
+    hv_free_mode_t mode = failed && ev->b == HV_FREE_CHECKED ? HV_FREE_CHECKED
+                                                              : HV_FREE_TRUSTING;
     switch (ev->kind) {
     case HV_EV_MALLOC:
         hv_malloc(h, ev->size, ev->site, &out);
         break;
-    case HV_EV_CALLOC:
-        hv_calloc(h, 1, ev->size, ev->site, &out);
+    case HV_EV_CALLOC: /* size UINT64_MAX: nmemb * size overflowed */
+        if (failed && ev->size == UINT64_MAX)
+            hv_calloc(h, UINT64_MAX, 2, ev->site, &out);
+        else
+            hv_calloc(h, 1, ev->size, ev->site, &out);
         break;
     case HV_EV_REALLOC:
-        hv_realloc(h, ev->a, ev->size, ev->site, HV_FREE_TRUSTING, &out);
+        hv_realloc(h, ev->a, ev->size, ev->site, mode, &out);
         break;
     case HV_EV_FREE:
-        hv_free(h, ev->addr, ev->site, HV_FREE_TRUSTING);
+        hv_free(h, ev->addr, ev->site, mode);
         break;
     case HV_EV_GROW: /* a: the bytes asked for (the break moves by whole pages) */
         hv_sbrk(h, (int64_t)(ev->a ? ev->a : ev->size), ev->site, &out);
@@ -167,31 +210,48 @@ static void apply(hv_viz_replay_t *r, const hv_event_t *ev, const hv_heap_t *sit
     case HV_EV_MMAP: /* a: the bytes asked for (size is page-rounded) */
         hv_mmap(h, ev->a ? ev->a : ev->size, ev->site, &out);
         break;
+    case HV_EV_FAIL: /* an mmap that found no room */
+        hv_mmap(h, ev->size, ev->site, &out);
+        break;
     case HV_EV_MUNMAP:
         hv_munmap(h, ev->addr, ev->site);
         break;
-    case HV_EV_FRAME_PUSH: { /* b: the frame's name, interned as a site */
-        uint32_t depth, line;
-        const char *name = NULL, *func = NULL;
-        if (!(ev->b && sites && hv_site_get(sites, (uint32_t)ev->b, &name, &line, &func) &&
-              name && name[0]))
-            name = "frame";
-        hv_frame_push(h, name, ev->site, &depth);
+    case HV_EV_FRAME_PUSH:
+        rerun_frame_push(h, ev, sites);
         break;
-    }
     case HV_EV_FRAME_POP:
         hv_frame_pop(h, ev->site);
         break;
     case HV_EV_STACK_ALLOC:
         hv_frame_alloc(h, ev->size, ev->site, &out);
         break;
-    case HV_EV_WRITE: /* only the shadow: the bytes are not recorded */
-        if (r->cfg.shadow && hv_shadow(h, ev->addr, ev->size))
-            hv_shadow_set(h, ev->addr, ev->size, HV_SH_INIT);
-        break;
     default:
+        record_as_is(r, ev);
         break;
     }
+}
+
+/* Re-run the operation whose events are [lo, hi): its main event (steps
+ * inside it, flagged SUB, are results, not causes); an sbrk that found no
+ * room left only its FAIL step. */
+static bool apply_op(hv_viz_replay_t *r, const hv_viz_events_t *src,
+                     uint64_t lo, uint64_t hi)
+{
+    hv_event_t ev;
+    bool main = false;
+    for (uint64_t q = lo; q < hi && !main; q++) {
+        if (!src->get(src->arg, q, &ev)) return false;
+        main = !(ev.flags & HV_EVF_SUB);
+    }
+    for (uint64_t q = lo; q < hi; q++) {
+        if (!src->get(src->arg, q, &ev)) return false;
+        if (!(ev.flags & HV_EVF_SUB))
+            rerun(r, &ev, src->sites);
+        else if (!main && ev.kind == HV_EV_FAIL)
+            hv_sbrk(r->heap, (int64_t)ev.size, ev.site, &(hv_addr_t){0});
+        hv_viz_track_event(r->track, src->sites, &ev);
+    }
+    return true;
 }
 
 /* ---- checkpoints ------------------------------------------------------ */
@@ -314,20 +374,16 @@ bool hv_viz_replay_goto_some(hv_viz_replay_t *r, const hv_viz_events_t *src,
     } else if (r->pos > op && fresh_heap(r) != HV_OK) {
         return false;
     }
-    hv_event_t ev;
     uint64_t done = 0;
     while (r->pos < op) {
         if (max_ops && done == max_ops) return false; /* not yet: call again */
         uint64_t end = hv_viz_replay_op_seq(r, r->pos + 1);
-        for (; r->pos_seq < end; r->pos_seq++) {
-            if (!src->get(src->arg, r->pos_seq, &ev)) {
-                snprintf(r->error, sizeof r->error, "event %llu is missing",
-                         (unsigned long long)r->pos_seq);
-                return false;
-            }
-            apply(r, &ev, src->sites);
-            hv_viz_track_event(r->track, src->sites, &ev);
+        if (!apply_op(r, src, r->pos_seq, end)) {
+            snprintf(r->error, sizeof r->error, "an event of operation %llu is missing",
+                     (unsigned long long)r->pos + 1);
+            return false;
         }
+        r->pos_seq = end;
         r->pos++;
         done++;
         ck_maybe_take(r);

@@ -7,7 +7,6 @@
  * the live viewer as it follows the ring and by a replay as it rebuilds a
  * past moment, and then paints that knowledge onto a state.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,112 +144,7 @@ size_t hv_viz_track_bytes(const hv_viz_track_t *t)
 
 void hv_viz_track_quiet(hv_viz_track_t *t, bool quiet) { t->quiet = quiet; }
 
-/* ---- event text ---------------------------------------------------------- */
-static const char *error_name(uint64_t kind)
-{
-    static const char *const names[] = {
-        "error",           "segmentation fault", "buffer overflow",
-        "uninitialized read", "use after free",  "double free",
-        "invalid free",    "use after return",   "overlapping memcpy",
-        "fishy size",      "heap corruption",    "leak",
-    };
-    return kind < sizeof names / sizeof names[0] ? names[kind] : "error";
-}
-
-void hv_viz_event_text(const hv_event_t *ev, char *buf, size_t len)
-{
-    unsigned long long ad = ev->addr, sz = ev->size, a = ev->a, b = ev->b;
-    switch (ev->kind) {
-    case HV_EV_MALLOC:
-        snprintf(buf, len, "malloc(%llu) → 0x%llx", sz, ad);
-        break;
-    case HV_EV_CALLOC:
-        snprintf(buf, len, "calloc(%llu) → 0x%llx", sz, ad);
-        break;
-    case HV_EV_REALLOC:
-        snprintf(buf, len, "realloc(0x%llx, %llu) → 0x%llx%s", a, sz, ad,
-                 (ev->flags & HV_EVF_MOVED)     ? " moved"
-                 : (ev->flags & HV_EVF_INPLACE) ? " in place"
-                                                : "");
-        break;
-    case HV_EV_FREE:
-        snprintf(buf, len, "free(0x%llx)%s", ad,
-                 (ev->flags & HV_EVF_FAILED) ? " refused" : "");
-        break;
-    case HV_EV_SPLIT:
-        snprintf(buf, len, "  split 0x%llx: %llu → %llu + %llu", ad, sz + b,
-                 sz, b);
-        break;
-    case HV_EV_COALESCE:
-        snprintf(buf, len, "  coalesce 0x%llx + 0x%llx → %llu", ad, a, sz);
-        break;
-    case HV_EV_GROW:
-        snprintf(buf, len, "%sbrk grows by %llu at 0x%llx",
-                 (ev->flags & HV_EVF_SUB) ? "  " : "", sz, ad);
-        break;
-    case HV_EV_SHRINK:
-        snprintf(buf, len, "brk shrinks by %llu to 0x%llx", sz, ad);
-        break;
-    case HV_EV_MMAP:
-        snprintf(buf, len, "%smmap %llu → 0x%llx",
-                 (ev->flags & HV_EVF_SUB) ? "  " : "", sz, ad);
-        break;
-    case HV_EV_MUNMAP:
-        snprintf(buf, len, "munmap(0x%llx) %llu", ad, sz);
-        break;
-    case HV_EV_FAIL:
-        snprintf(buf, len, "request of %llu failed → NULL", sz);
-        break;
-    case HV_EV_ERROR:
-        snprintf(buf, len, "✖ %s at 0x%llx", error_name(a), ad);
-        break;
-    case HV_EV_LOST:
-        snprintf(buf, len, "lost the last pointer to 0x%llx (%llu B)", ad, sz);
-        break;
-    case HV_EV_FRAME_PUSH:
-        snprintf(buf, len, "push frame %llu", a);
-        break;
-    case HV_EV_FRAME_POP:
-        snprintf(buf, len, "pop frame %llu (%llu B)", a, sz);
-        break;
-    case HV_EV_STACK_ALLOC:
-        snprintf(buf, len, "stack alloc %llu → 0x%llx", sz, ad);
-        break;
-    case HV_EV_PLACE:
-        snprintf(buf, len, "  place 0x%llx (%llu B), %llu looked at", ad, sz,
-                 a);
-        break;
-    case HV_EV_WRITE:
-        snprintf(buf, len, "write %llu B at 0x%llx", sz, ad);
-        break;
-    default:
-        snprintf(buf, len, "%s", hv_event_kind_name(ev->kind));
-        break;
-    }
-}
-
 /* ---- feeding ------------------------------------------------------------- */
-bool hv_viz_event_logged(const hv_event_t *ev)
-{
-    return ev->kind != HV_EV_WRITE && ev->kind != HV_EV_NONE;
-}
-
-void hv_viz_event_line(const hv_heap_t *h, const hv_event_t *ev, char *buf,
-                       size_t len)
-{
-    char text[120], where[64] = "";
-    hv_viz_event_text(ev, text, sizeof text);
-    const char *file = NULL, *func = NULL;
-    uint32_t line = 0;
-    if (h && ev->site && hv_site_get(h, ev->site, &file, &line, &func) &&
-        file) {
-        const char *base = strrchr(file, '/');
-        snprintf(where, sizeof where, "  %s:%u", base ? base + 1 : file,
-                 line);
-    }
-    snprintf(buf, len, "%6" PRIu64 "  %s%s", ev->op, text, where);
-}
-
 static void add_line(hv_viz_track_t *t, const hv_heap_t *h,
                      const hv_event_t *ev)
 {
@@ -276,7 +170,7 @@ static void note_error(hv_viz_track_t *t, const hv_heap_t *h,
         snprintf(t->error_text, sizeof t->error_text, "%s", report);
     else
         snprintf(t->error_text, sizeof t->error_text, "%s at 0x%llx",
-                 error_name(ev->a), (unsigned long long)ev->addr);
+                 hv_viz_error_name(ev->a), (unsigned long long)ev->addr);
 }
 
 void hv_viz_track_event(hv_viz_track_t *t, const hv_heap_t *h,

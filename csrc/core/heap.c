@@ -269,13 +269,28 @@ hv_err_t hv_calloc(hv_heap_t *h, uint64_t nmemb, uint64_t size, uint32_t site,
     return _hv_op_done(h, err);
 }
 
+/* A free or realloc the allocator refused (an invalid or a double free,
+ * or one that found the free lists damaged): the call is in the history as
+ * it was made, FAILED, with the mode it was checked in (b), so that a
+ * replay makes it too, in that mode, and counts what the heap counted. */
+static hv_err_t refused(hv_heap_t *h, hv_err_t err, uint16_t kind, hv_addr_t p,
+                        uint64_t n, hv_free_mode_t mode)
+{
+    if (err == HV_EBADFREE || err == HV_EDOUBLEFREE || err == HV_ECORRUPT)
+        _hv_emit(h, kind, HV_EVF_FAILED, kind == HV_EV_FREE ? p : 0, n, p,
+                 mode);
+    return err;
+}
+
 hv_err_t hv_free(hv_heap_t *h, hv_addr_t p, uint32_t site, hv_free_mode_t mode)
 {
     if (h->readonly) return HV_EREADONLY;
     if (p == 0) return HV_OK;
     _hv_op_begin(h, site);
     h->ar->c.n_free++;
-    return _hv_op_done(h, do_free(h, p, mode, 0));
+    hv_err_t err = do_free(h, p, mode, 0);
+    return _hv_op_done(h,
+                       err ? refused(h, err, HV_EV_FREE, p, 0, mode) : HV_OK);
 }
 
 /* ------------------------------------------------------------------------
@@ -418,5 +433,6 @@ hv_err_t hv_realloc(hv_heap_t *h, hv_addr_t p, uint64_t n, uint32_t site,
     } else {
         err = do_realloc(h, p, n, mode, out);
     }
+    if (p && err) refused(h, err, HV_EV_REALLOC, p, n, mode);
     return _hv_op_done(h, err);
 }

@@ -150,6 +150,41 @@ static int add_int(PyObject *m, const char *name, long v)
     return PyModule_AddIntConstant(m, name, v);
 }
 
+/* The core's own names of an enum, as a list (index = the enum value), so
+ * that Python never keeps a copy of them. */
+static const char *event_kind_name(int i) { return hv_event_kind_name((uint16_t)i); }
+static const char *policy_name(int i) { return hv_policy_name((hv_policy_t)i); }
+static const char *order_name(int i) { return hv_order_name((hv_order_t)i); }
+static const char *coalesce_name(int i)
+{
+    return hv_coalesce_name((hv_coalesce_t)i);
+}
+
+static const char *block_state_name(int i)
+{
+    return hv_block_state_name((hv_block_state_t)i);
+}
+
+static int add_names(PyObject *m, const char *attr, int count,
+                     const char *(*name)(int))
+{
+    PyObject *names = PyList_New(0);
+    if (names == NULL)
+        return -1;
+    for (int k = 0; k < count; k++) {
+        PyObject *s = PyUnicode_FromString(name(k));
+        if (s == NULL || PyList_Append(names, s) < 0) {
+            Py_XDECREF(s);
+            Py_DECREF(names);
+            return -1;
+        }
+        Py_DECREF(s);
+    }
+    int rc = PyModule_AddObjectRef(m, attr, names);
+    Py_DECREF(names);
+    return rc;
+}
+
 static int add_constants(PyObject *m)
 {
     static const struct {
@@ -164,6 +199,10 @@ static int add_constants(PyObject *m)
         {"EV_LOST", HV_EV_LOST},
         {"EV_NOTE", HV_EV_NOTE},
         {"EV_WRITE", HV_EV_WRITE},
+        {"EVF_MOVED", HV_EVF_MOVED},
+        {"EVF_INPLACE", HV_EVF_INPLACE},
+        {"EVF_SUB", HV_EVF_SUB},
+        {"EVF_FAILED", HV_EVF_FAILED},
         {"ERR_SEGV", HV_ERR_SEGV},
         {"ERR_OVERFLOW", HV_ERR_OVERFLOW},
         {"ERR_UNINIT", HV_ERR_UNINIT},
@@ -180,21 +219,15 @@ static int add_constants(PyObject *m)
         {"CHECKS_OFF", CHECKS_OFF},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (add_int(m, table[i].name, table[i].value) < 0) return -1;
-    PyObject *names = PyList_New(0);
-    if (names == NULL) return -1;
-    for (int k = 0; k < HV_EV_KIND_COUNT; k++) {
-        PyObject *s = PyUnicode_FromString(hv_event_kind_name((uint16_t)k));
-        if (s == NULL || PyList_Append(names, s) < 0) {
-            Py_XDECREF(s);
-            Py_DECREF(names);
+        if (add_int(m, table[i].name, table[i].value) < 0)
             return -1;
-        }
-        Py_DECREF(s);
-    }
-    int rc = PyModule_AddObjectRef(m, "EVENT_KINDS", names);
-    Py_DECREF(names);
-    return rc;
+    if (add_names(m, "EVENT_KINDS", HV_EV_KIND_COUNT, event_kind_name) < 0 ||
+        add_names(m, "POLICY_NAMES", HV_POLICY_COUNT, policy_name) < 0 ||
+        add_names(m, "ORDER_NAMES", HV_ORDER_COUNT, order_name) < 0 ||
+        add_names(m, "COALESCE_NAMES", HV_COALESCE_COUNT, coalesce_name) < 0 ||
+        add_names(m, "BLOCK_STATE_NAMES", HV_BLOCK_STACK + 1, block_state_name) < 0)
+        return -1;
+    return 0;
 }
 
 static int core_exec(PyObject *m)

@@ -189,8 +189,19 @@ void hv_viz_track_apply(const hv_viz_track_t *t, hv_viz_state_t *s);
 uint64_t hv_viz_track_ops(const hv_viz_track_t *t);
 /* Quiet: skip the log lines (fast scan of old history). */
 void hv_viz_track_quiet(hv_viz_track_t *t, bool quiet);
-/* One human line for an event: "malloc(24) -> 0x10010". */
+/* ---- words.c: the one wording of events, for every output ----------- */
+/* One human line for an event: "malloc(24) → 0x10010".  `sites` (the heap
+ * that recorded it, may be NULL) gives reports, frame names and notes. */
+void hv_viz_event_words(const hv_heap_t *sites, const hv_event_t *ev, char *buf,
+                        size_t len);
+/* The same without sites. */
 void hv_viz_event_text(const hv_event_t *ev, char *buf, size_t len);
+/* What one operation (its n events) did, in one line; *site: where it
+ * happened (0: unknown).  Returns whether it was a memory error. */
+bool hv_viz_op_words(const hv_heap_t *sites, const hv_event_t *evs, size_t n,
+                     char *buf, size_t len, uint32_t *site);
+/* "buffer overflow" for HV_ERR_OVERFLOW. */
+const char *hv_viz_error_name(uint64_t kind);
 /* Its line in the event log: op, text and "file:line" (h resolves sites,
  * may be NULL); which events have one. */
 void hv_viz_event_line(const hv_heap_t *h, const hv_event_t *ev, char *buf,
