@@ -152,9 +152,18 @@ static int add_int(PyObject *m, const char *name, long v)
 
 /* The core's own names of an enum, as a list (index = the enum value), so
  * that Python never keeps a copy of them. */
-static const char *event_kind_name(int i) { return hv_event_kind_name((uint16_t)i); }
-static const char *policy_name(int i) { return hv_policy_name((hv_policy_t)i); }
-static const char *order_name(int i) { return hv_order_name((hv_order_t)i); }
+static const char *event_kind_name(int i)
+{
+    return hv_event_kind_name((uint16_t)i);
+}
+static const char *policy_name(int i)
+{
+    return hv_policy_name((hv_policy_t)i);
+}
+static const char *order_name(int i)
+{
+    return hv_order_name((hv_order_t)i);
+}
 static const char *coalesce_name(int i)
 {
     return hv_coalesce_name((hv_coalesce_t)i);
@@ -169,8 +178,7 @@ static int add_names(PyObject *m, const char *attr, int count,
                      const char *(*name)(int))
 {
     PyObject *names = PyList_New(0);
-    if (names == NULL)
-        return -1;
+    if (names == NULL) return -1;
     for (int k = 0; k < count; k++) {
         PyObject *s = PyUnicode_FromString(name(k));
         if (s == NULL || PyList_Append(names, s) < 0) {
@@ -219,13 +227,13 @@ static int add_constants(PyObject *m)
         {"CHECKS_OFF", CHECKS_OFF},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (add_int(m, table[i].name, table[i].value) < 0)
-            return -1;
+        if (add_int(m, table[i].name, table[i].value) < 0) return -1;
     if (add_names(m, "EVENT_KINDS", HV_EV_KIND_COUNT, event_kind_name) < 0 ||
         add_names(m, "POLICY_NAMES", HV_POLICY_COUNT, policy_name) < 0 ||
         add_names(m, "ORDER_NAMES", HV_ORDER_COUNT, order_name) < 0 ||
         add_names(m, "COALESCE_NAMES", HV_COALESCE_COUNT, coalesce_name) < 0 ||
-        add_names(m, "BLOCK_STATE_NAMES", HV_BLOCK_STACK + 1, block_state_name) < 0)
+        add_names(m, "BLOCK_STATE_NAMES", HV_BLOCK_STACK + 1,
+                  block_state_name) < 0)
         return -1;
     return 0;
 }
