@@ -190,6 +190,9 @@ struct hv_heap {
     bool shadow_on;  /* cfg.shadow, cached                        */
     bool recording;  /* the arena's `recording`, cached           */
     bool one_list;   /* the policy keeps a single free list       */
+    bool pinned_heap; /* h->heap is a second mapping at the heap's user
+                         address (hv_heap_pin)                      */
+    bool pinned_mmap; /* h->mmap likewise, at HV_MMAP_BASE         */
     uint8_t *heap;   /* heap start                                */
     uint8_t *mmap;   /* mmap region start                         */
     uint8_t *stack;  /* stack region start                        */
@@ -304,6 +307,11 @@ int _hv_os_protect(void *p, uint64_t size, bool accessible);
 int _hv_os_release(int fd, void *p, uint64_t off, uint64_t size);
 int _hv_os_populate(void *p, uint64_t size);
 uint64_t _hv_os_page_size(void);
+int _hv_os_map_fixed(int fd, uint64_t off, uint64_t size, uint64_t addr,
+                     bool accessible);
+int _hv_os_remap(int fd, uint64_t off, void *p, uint64_t size,
+                 bool accessible);
+int _hv_os_copy_fd(int fd, uint64_t size, int *out);
 
 /* ------------------------------------------------------------------------
  * config.c
