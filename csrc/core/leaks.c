@@ -26,6 +26,8 @@ struct hv_leak_scan {
     const hv_heap_t *h;
     hv_leak_t *blk;    /* live blocks, sorted by payload            */
     uint64_t *lo, *hi; /* blk[i]'s payload range (hi: exclusive)     */
+    uint64_t *alias;   /* another address that counts as the start (0:
+                          none); NULL until hv_leak_alias          */
     uint8_t *level;    /* UNREACHED, POSSIBLY or REACHABLE           */
     uint32_t *work;    /* blocks whose words are still to be read    */
     uint64_t n, cap, nwork;
@@ -119,6 +121,7 @@ void hv_leak_end(hv_leak_scan_t *s)
     free(s->hi);
     free(s->level);
     free(s->work);
+    free(s->alias);
     free(s);
 }
 
@@ -139,6 +142,19 @@ int64_t hv_leak_find(const hv_leak_scan_t *s, uint64_t a)
 /* ------------------------------------------------------------------------
  * 2-3. Roots and the flood fill
  * ---------------------------------------------------------------------- */
+static bool is_start(const hv_leak_scan_t *s, int64_t t, uint64_t v)
+{
+    return v == s->lo[t] || (s->alias && v == s->alias[t]);
+}
+
+void hv_leak_alias(hv_leak_scan_t *s, hv_addr_t payload, hv_addr_t start)
+{
+    int64_t t = hv_leak_find(s, payload);
+    if (t < 0 || s->blk[t].payload != payload) return;
+    if (!s->alias && !(s->alias = calloc(s->n, sizeof *s->alias))) return;
+    s->alias[t] = start;
+}
+
 static void reach(hv_leak_scan_t *s, uint64_t i, uint8_t level)
 {
     if (s->level[i] >= level) return;
@@ -163,7 +179,7 @@ static void scan_words(hv_leak_scan_t *s, const uint8_t *mem, uint64_t addr,
         memcpy(&v, mem + off, 8);
         if (v < lo || v >= hi) continue; /* most words point nowhere */
         int64_t t = hv_leak_find(s, v);
-        if (t >= 0 && t != own) fn(s, (uint64_t)t, v == s->lo[t], arg);
+        if (t >= 0 && t != own) fn(s, (uint64_t)t, is_start(s, t, v), arg);
     }
 }
 
@@ -182,7 +198,8 @@ void hv_leak_root_range(hv_leak_scan_t *s, const void *mem, uint64_t len)
 void hv_leak_root_value(hv_leak_scan_t *s, uint64_t value)
 {
     int64_t t = hv_leak_find(s, value); /* -1 once finished */
-    if (t >= 0) reach(s, (uint64_t)t, value == s->lo[t] ? REACHABLE : POSSIBLY);
+    if (t >= 0)
+        reach(s, (uint64_t)t, is_start(s, t, value) ? REACHABLE : POSSIBLY);
 }
 
 void hv_leak_root_block(hv_leak_scan_t *s, hv_addr_t block, uint64_t seq,

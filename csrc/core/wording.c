@@ -113,3 +113,40 @@ const char *hv_advice_key(unsigned i)
 {
     return i < N_ADVICE ? ADVICE[i].key : NULL;
 }
+
+/* Did hv_check find a broken free list? */
+static bool list_damaged(const hv_heap_t *h)
+{
+    hv_violation_t v[16];
+    int n = hv_check(h, v, 16);
+    for (int i = 0; i < n && i < 16; i++)
+        if (strstr(v[i].what, "list")) return true;
+    return false;
+}
+
+int hv_glibc_words(const hv_heap_t *h, const char *fn, hv_addr_t p, bool has_p,
+                   char *buf, size_t n)
+{
+    bool release = strcmp(fn, "free") == 0 || strcmp(fn, "realloc") == 0;
+    if (release && has_p) { /* what glibc sees at the chunk it is given */
+        hv_layout_t l;
+        hv_block_t b, next;
+        hv_heap_layout(h, &l);
+        if (hv_block_at(h, p - l.header_size, &b) || b.size == 0 ||
+            (b.header & ~7u) != b.size)
+            return snprintf(buf, n, "%s(): invalid size", fn);
+        if (hv_block_at(h, b.addr + b.size, &next) ||
+            (next.header & ~7u) == 0 || (next.header & ~7u) > 1u << 30)
+            return snprintf(buf, n, "%s(): invalid next size (%s)", fn,
+                            b.size <= 128 ? "fast" : "normal");
+        if (b.state != HV_BLOCK_ALLOCATED && b.state != HV_BLOCK_MMAPPED)
+            return snprintf(buf, n, "double free or corruption (fasttop)");
+        return strcmp(fn, "free") == 0
+                   ? snprintf(buf, n, "free(): corrupted unsorted chunks")
+                   : snprintf(buf, n, "%s(): invalid old size", fn);
+    }
+    if (list_damaged(h))
+        return snprintf(buf, n, "%s(): corrupted double-linked list",
+                        strcmp(fn, "free") == 0 ? "free" : "malloc");
+    return snprintf(buf, n, "%s(): memory corruption", fn);
+}

@@ -514,6 +514,10 @@ void hv_leak_root_value(hv_leak_scan_t *s, uint64_t value);
 void hv_leak_root_block(hv_leak_scan_t *s, hv_addr_t block, uint64_t seq,
                         bool at_start);
 void hv_leak_root_arena(hv_leak_scan_t *s);
+/* Pointers to `start`, inside the block whose payload is `payload`, count
+ * as pointers to its start (an over-aligned block handed out inside a
+ * bigger one). */
+void hv_leak_alias(hv_leak_scan_t *s, hv_addr_t payload, hv_addr_t start);
 /* Flood fill and classify; then the results, sorted by kind and payload. */
 void hv_leak_finish(hv_leak_scan_t *s);
 uint64_t hv_leak_count(const hv_leak_scan_t *s);
@@ -536,6 +540,11 @@ int hv_where(char *buf, size_t n, hv_addr_t addr, hv_addr_t lo, uint64_t size);
 const char *hv_advice(const char *key);
 unsigned hv_advice_count(void);
 const char *hv_advice_key(unsigned i);
+/* The message glibc's malloc would abort with for the damage this heap's
+ * checks found in function fn ("free", "realloc", "malloc"), given the
+ * pointer p passed to it when has_p: "free(): invalid next size (fast)". */
+int hv_glibc_words(const hv_heap_t *h, const char *fn, hv_addr_t p, bool has_p,
+                   char *buf, size_t n);
 
 /* ------------------------------------------------------------------------
  * Misc
