@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from heapviz.native import cc, launch
+
 SUBCOMMANDS: dict[str, str] = {
     "demo": "heapviz.demo",
     "ostep": "heapviz.ostep",
@@ -17,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "run": "heapviz.scenario",
     "compare": "heapviz.compare",
     "view": "heapviz.viewer",
+    "cc": "heapviz.native.cc",
 }
 
 
@@ -37,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["ostep"]:
@@ -44,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         from heapviz import ostep
 
         return ostep.run_cli(argv[1:])
+    if argv[:1] == ["cc"]:  # gcc's arguments, -o included, are not argparse's
+        return cc.run_cli(argv[1:])
     parser = build_parser()
+    if argv[:1] == ["run"]:  # a program's own options are not run's
+        argv = ["run", *launch.program_args(argv[1:], _subparser(parser, "run"))]
     args = parser.parse_args(argv)
     if getattr(args, "_module", None) is None:
         parser.print_help()

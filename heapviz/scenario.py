@@ -52,6 +52,7 @@ from typing import Any, TextIO
 import heapviz
 from heapviz import _core
 from heapviz.heap import ALIGNS, CHECKS, COALESCE, ORDERS, POLICIES
+from heapviz.native import launch as native
 
 # --------------------------------------------------------------------------------------------
 # Errors
@@ -1260,6 +1261,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="print every error report and the block table after each step")
     parser.add_argument("args", nargs="*", metavar="-- ARG",
                         help="arguments for a Python script (after --)")
+    native.add_run_options(parser)
 
 
 def _summary(h: Any) -> str:
@@ -1362,6 +1364,8 @@ class _Outputs:
 
 def main(args: argparse.Namespace) -> int:
     path = args.file
+    if native.is_program(path):  # an executable: a real C program (heapviz.native)
+        return native.run_program(args, heap_options(args))
     if not os.path.exists(path):
         print(f"heapviz run: {path}: no such file", file=sys.stderr)
         return 2
