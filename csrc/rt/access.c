@@ -88,17 +88,26 @@ static void save(uintptr_t a, uint64_t n)
     }
 }
 
+/* The copies here are the runtime's own (depth up: the memcpy they call
+ * may be the instrumentation library's checked one). */
 EXPORT void hv_rt_guard(uintptr_t addr, uint64_t n)
 {
+    hv_rt_depth++;
     if (hv_rt_map.checks == HV_RT_CHECKS_STRICT) save(addr, n);
+    hv_rt_depth--;
 }
 
 EXPORT void hv_rt_repair(void)
 {
+    if (!npending) return;
+    hv_rt_depth++;
     while (npending > 0) {
         repair_t *r = &pending[--npending];
         memcpy((void *)r->addr, r->bytes, r->n);
+        memset(r, 0, sizeof *r); /* no heap address left behind: this TLS is
+                                    a root of the leak check */
     }
+    hv_rt_depth--;
 }
 
 /* ------------------------------------------------------------------------
@@ -175,6 +184,8 @@ EXPORT int hv_rt_access(uintptr_t addr, uint64_t size, int write, int uninit,
     if (bad && (addr < hv_rt_map.heap_lo || state_of(addr))) {
         invalid(addr, size, write, &st);
         if (write && hv_rt_map.checks == HV_RT_CHECKS_STRICT) save(addr, size);
+        hv_rt_last_addr = 0, hv_rt_last_info = 0; /* reported: a fault next is
+                                not news (_hv_rt_fault_access) */
     } else if (!bad && fresh && !write && uninit) {
         uninitialised(addr, size, &st); /* once: then it counts as written */
         hv_rt_written(addr, size);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 hv_rt_t _hv_rt;
@@ -64,8 +65,27 @@ static _Noreturn void refuse(const char *what, const char *why)
     _exit(1);
 }
 
+/* A placeholder over [at, at+len), so that nothing the runtime maps itself
+ * (the arena's tables, the pool: gigabytes, placed by the kernel) lands
+ * where the heap must go.  0 when something is there already. */
+static int hold(uint64_t at, uint64_t len)
+{
+    void *want = (void *)(uintptr_t)at;
+    void *p =
+        mmap(want, len, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+             -1, 0);
+    if (p == MAP_FAILED) return 0;
+    if (p != want) {
+        munmap(p, len);
+        return 0;
+    }
+    return 1;
+}
+
 /* max_size and the mmap region made to fit around the program's own
- * mappings (checked before the heap is made: its size is fixed then). */
+ * mappings (checked before the heap is made: its size is fixed then), and
+ * their addresses held until the heap is pinned there. */
 static void fit(hv_rt_opts_t *o)
 {
     hv_config_t *c = &o->cfg;
@@ -81,12 +101,22 @@ static void fit(hv_rt_opts_t *o)
                          "(built with -no-pie?)";
     }
     if (c->size > c->max_size) c->size = c->max_size;
-    if (c->mmap_threshold &&
-        next_mapping(MMAP_BASE) < MMAP_BASE + (c->max_size & ~4095ull)) {
+    uint64_t len = c->max_size & ~4095ull;
+    if (!hold(c->base, len)) refuse("the heap's addresses are taken", NULL);
+    if (c->mmap_threshold && !hold(MMAP_BASE, len)) {
         if (o->mmap_given)
             refuse("the mmap region's addresses are taken", NULL);
         c->mmap_threshold = 0; /* large blocks stay in the heap */
     }
+}
+
+/* The placeholders go just before the heap's own mappings take their
+ * place (one thread runs: nothing can come in between). */
+static void release(const hv_config_t *c)
+{
+    uint64_t len = c->max_size & ~4095ull;
+    munmap((void *)(uintptr_t)c->base, len);
+    if (c->mmap_threshold) munmap((void *)(uintptr_t)MMAP_BASE, len);
 }
 
 static void make_heap(hv_rt_opts_t *o)
@@ -96,6 +126,7 @@ static void make_heap(hv_rt_opts_t *o)
     hv_err_t err = hv_heap_create(&o->cfg, &h, &bad);
     if (err == HV_EINVAL) refuse("a bad heap option", bad);
     if (err) refuse("no memory for the heap", strerror(errno));
+    release(&o->cfg);
     if (hv_heap_pin(h, o->cfg.mmap_threshold != 0))
         refuse("the heap cannot be mapped at its address", strerror(errno));
     const uint8_t *sh = hv_shadow(h, o->cfg.base, 1);

@@ -135,8 +135,20 @@ void _hv_rt_out_stack(const hv_rt_stack_t *st, const char *entry)
         if (o.first) _hv_rt_out("   at 0x0: ???");
         return;
     }
-    for (uint32_t i = 0; i < st->n; i++)
+    for (uint32_t i = 0; i < st->n; i++) {
+        if (_hv_rt_is_own_pc(st->pc[i])) { /* heapviz's own code: one frame */
+            if (i + 1 < st->n && _hv_rt_is_own_pc(st->pc[i + 1])) continue;
+            Dl_info info;
+            hv_rt_frame_t f = {NULL, NULL, 0, NULL};
+            if (dladdr((void *)(st->pc[i] - 1), &info)) {
+                f.function = info.dli_sname;
+                f.object = info.dli_fname;
+            }
+            one_frame(&f, st->pc[i], &o);
+            continue;
+        }
         _hv_rt_symbolize(st->pc[i], one_frame, &o);
+    }
 }
 
 /* The innermost frame with a source line outside the runtime. */

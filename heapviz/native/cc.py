@@ -4,8 +4,10 @@ The compiler is $CC (gcc by default; gcc and clang are both supported) with the 
 given, plus:
 
 - `-g` and frame pointers (reports name `function (file.c:LINE)`, stacks are cheap);
-- `-fno-builtin-malloc -fno-builtin-free …`: the compiler may not delete a malloc/free
-  pair, or a malloc whose block is never used — the very leaks the homework is about;
+- `-fno-builtin`: the compiler may not delete a malloc/free pair, or a malloc whose block
+  is never used — the very leaks the homework is about —, nor turn strcpy into stores or
+  printf into puts: every libc call the program makes reaches heapviz's checked one, as
+  under valgrind;
 - the compiler's own sanitizer instrumentation in outline mode,
   `-fsanitize=kernel-address` with a call per access (`__asan_load4_noabort(addr)`),
   heap only (no stack or global redzones) — heapviz's runtime answers the calls;
@@ -31,8 +33,7 @@ GCC_FLAGS = ["-fsanitize=kernel-address", "--param", "asan-instrumentation-with-
 # user space in any function with an address-taken local): stack and globals off.
 CLANG_FLAGS = ["-fsanitize=kernel-address", "-mllvm", "-asan-instrumentation-with-call-threshold=0",
                "-mllvm", "-asan-stack=0", "-mllvm", "-asan-globals=0"]
-COMMON = ["-g", "-fno-omit-frame-pointer", "-fno-builtin-malloc", "-fno-builtin-free",
-          "-fno-builtin-calloc", "-fno-builtin-realloc", "-U_FORTIFY_SOURCE"]
+COMMON = ["-g", "-fno-omit-frame-pointer", "-fno-builtin", "-U_FORTIFY_SOURCE"]
 # Arguments after which the compiler does not link.
 NO_LINK = ("-c", "-S", "-E", "-M", "-MM", "-fsyntax-only")
 REFUSED = {

@@ -115,8 +115,8 @@ static int to_buffer(char *d, size_t size, int bounded, const char *fmt,
     int len = measure(fmt, ap);
     size_t n = len < 0 ? 0 : (size_t)len + 1;
     if (bounded) n = n < size ? n : size;
+    _hv_cc_write(A(d), n, fn, fp, ret); /* the check, then the guard */
     hv_rt_guard(A(d), n);
-    _hv_cc_write(A(d), n, fn, fp, ret);
     int r = bounded ? HV_CC_REAL(vsnprintf_fn, vsnprintf)(d, size, fmt, ap)
                     : HV_CC_REAL(vsprintf_fn, vsprintf)(d, fmt, ap);
     hv_rt_repair();

@@ -37,10 +37,12 @@ typedef struct job {
     uintptr_t ret;
 } job_t;
 
+/* The check first: the runtime puts back earlier repairs when it is
+ * called, so the guard comes after it. */
 static void before_write(const job_t *j, uintptr_t d, size_t n)
 {
-    hv_rt_guard(d, n);
     _hv_cc_write(d, n, j->fn, j->fp, j->ret);
+    hv_rt_guard(d, n);
 }
 
 static void after_write(uintptr_t d, uintptr_t src, size_t n)
@@ -271,10 +273,11 @@ HV_CC_EXPORT char *strncat(char *d, const char *s, size_t n)
     return append(&j, d, s, real_strnlen(s, n));
 }
 
-/* strdup and strndup: the copy is malloc'd here, and carries the state. */
-static char *duplicate(const job_t *j, const char *s, size_t sl)
+/* strdup and strndup: sl bytes of s (and `read` bytes of it checked) in a
+ * copy malloc'd here, with a NUL; the copy carries the state. */
+static char *duplicate(const job_t *j, const char *s, size_t sl, size_t read)
 {
-    _hv_cc_read(A(s), sl, j->fn, j->fp, j->ret);
+    _hv_cc_read(A(s), read, j->fn, j->fp, j->ret);
     char *p = malloc(sl + 1);
     if (!p) return NULL;
     HV_CC_REAL(copy_fn, memcpy)(p, s, sl);
@@ -288,7 +291,8 @@ HV_CC_EXPORT char *strdup(const char *s)
 {
     if (!_hv_cc_on()) return HV_CC_REAL(char *(*)(const char *), strdup)(s);
     JOB("strdup");
-    return duplicate(&j, s, REAL_STRLEN(s) + 1);
+    size_t sl = REAL_STRLEN(s);
+    return duplicate(&j, s, sl, sl + 1);
 }
 
 HV_CC_EXPORT char *strndup(const char *s, size_t n)
@@ -297,7 +301,7 @@ HV_CC_EXPORT char *strndup(const char *s, size_t n)
         return HV_CC_REAL(char *(*)(const char *, size_t), strndup)(s, n);
     JOB("strndup");
     size_t sl = real_strnlen(s, n);
-    return duplicate(&j, s, sl < n ? sl + 1 : sl);
+    return duplicate(&j, s, sl, sl < n ? sl + 1 : sl);
 }
 
 /* _FORTIFY_SOURCE's checked variants: our checks, then theirs. */
