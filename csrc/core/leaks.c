@@ -100,6 +100,9 @@ hv_err_t hv_leak_begin(const hv_heap_t *h, hv_leak_scan_t **out)
     if (!s) return HV_ENOMEM;
     s->h = h;
     s->sorted = true;
+    s->cap = h->ar->c.alloc_blocks + 1; /* one allocation, no regrowth */
+    s->blk = malloc(s->cap * sizeof *s->blk);
+    if (!s->blk) s->cap = 0;
     if (hv_walk(h, add_block, s) != 0) {
         hv_leak_end(s);
         return HV_ENOMEM;
@@ -315,11 +318,21 @@ static void classify_lost(hv_leak_scan_t *s)
         if ((s->level[i] & (LOST | KINDED)) == LOST) lead(s, i);
 }
 
-static int by_kind(const void *a, const void *b)
+/* By kind, payload order kept within each kind: a stable counting sort
+ * (the blocks are in payload order already). */
+static void sort_by_kind(hv_leak_scan_t *s)
 {
-    const hv_leak_t *x = a, *y = b;
-    if (x->kind != y->kind) return x->kind - y->kind;
-    return (x->payload > y->payload) - (x->payload < y->payload);
+    uint64_t start[HV_LEAK_KIND_COUNT + 1] = {0};
+    hv_leak_t *out = malloc((s->n ? s->n : 1) * sizeof *out);
+    if (!out) return; /* left in payload order */
+    for (uint64_t i = 0; i < s->n; i++)
+        start[s->blk[i].kind + 1]++;
+    for (int k = 1; k <= HV_LEAK_KIND_COUNT; k++)
+        start[k] += start[k - 1];
+    for (uint64_t i = 0; i < s->n; i++)
+        out[start[s->blk[i].kind]++] = s->blk[i];
+    free(s->blk);
+    s->blk = out;
 }
 
 void hv_leak_finish(hv_leak_scan_t *s)
@@ -327,7 +340,7 @@ void hv_leak_finish(hv_leak_scan_t *s)
     if (s->finished) return;
     flood(s);
     classify_lost(s);
-    qsort(s->blk, s->n, sizeof *s->blk, by_kind);
+    sort_by_kind(s);
     s->finished = true; /* lo/hi no longer match blk's order */
 }
 
