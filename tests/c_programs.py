@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from test_errors_valgrind import _records as records
 
 from heapviz.native import launch
 
@@ -130,22 +131,6 @@ class Report:
         m = re.search(r"^Process terminating with default action of signal \d+ \(\w+\)",
                       self.text, re.M)
         return m.group(0) if m else None
-
-
-def records(text: str) -> list[list[str]]:
-    """Error and loss records: a headline and its indented lines, up to a blank line."""
-    out: list[list[str]] = []
-    cur: list[str] = []
-    for line in text.splitlines():
-        if not line.strip():
-            if cur:
-                out.append(cur)
-            cur = []
-        elif cur or not line.startswith(" "):
-            cur.append(line)
-    if cur:
-        out.append(cur)
-    return out
 
 
 def lines_in(record: list[str], source: str) -> tuple[int, ...]:

@@ -366,10 +366,7 @@ EXPORT void free(void *p)
     free_here(p, "free");
 }
 
-EXPORT void cfree(void *p)
-{
-    free_here(p, "cfree");
-}
+EXPORT void cfree(void *p) __attribute__((alias("free")));
 
 EXPORT void *calloc(size_t nmemb, size_t size)
 {
@@ -457,22 +454,10 @@ EXPORT size_t malloc_usable_size(void *p)
 }
 
 /* glibc's other names for the same functions. */
-EXPORT void *__libc_malloc(size_t n)
-{
-    return malloc_here(n, "malloc");
-}
-EXPORT void __libc_free(void *p)
-{
-    free_here(p, "free");
-}
-EXPORT void *__libc_calloc(size_t a, size_t b)
-{
-    return calloc_here(a, b);
-}
-EXPORT void *__libc_realloc(void *p, size_t n)
-{
-    return realloc_here(p, n);
-}
+EXPORT void *__libc_malloc(size_t n) __attribute__((alias("malloc")));
+EXPORT void __libc_free(void *p) __attribute__((alias("free")));
+EXPORT void *__libc_calloc(size_t a, size_t b) __attribute__((alias("calloc")));
+EXPORT void *__libc_realloc(void *p, size_t n) __attribute__((alias("realloc")));
 
 /* ------------------------------------------------------------------------
  * Stubs: glibc's tuning and statistics, answered from the heap's stats
