@@ -366,7 +366,10 @@ EXPORT void free(void *p)
     free_here(p, "free");
 }
 
-EXPORT void cfree(void *p) __attribute__((alias("free")));
+EXPORT void cfree(void *p)
+{
+    free_here(p, "free");
+}
 
 EXPORT void *calloc(size_t nmemb, size_t size)
 {
