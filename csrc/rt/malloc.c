@@ -25,6 +25,9 @@
 #include <string.h>
 
 #define EXPORT __attribute__((visibility("default")))
+/* Another name for a function, with the attributes of glibc's declaration
+ * of that name (gcc's `copy`). */
+#define ALIAS(name) __attribute__((alias(#name), copy(name)))
 
 static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -366,10 +369,7 @@ EXPORT void free(void *p)
     free_here(p, "free");
 }
 
-EXPORT void cfree(void *p)
-{
-    free_here(p, "free");
-}
+EXPORT void cfree(void *p) ALIAS(free);
 
 EXPORT void *calloc(size_t nmemb, size_t size)
 {
@@ -457,10 +457,10 @@ EXPORT size_t malloc_usable_size(void *p)
 }
 
 /* glibc's other names for the same functions. */
-EXPORT void *__libc_malloc(size_t n) __attribute__((alias("malloc")));
-EXPORT void __libc_free(void *p) __attribute__((alias("free")));
-EXPORT void *__libc_calloc(size_t a, size_t b) __attribute__((alias("calloc")));
-EXPORT void *__libc_realloc(void *p, size_t n) __attribute__((alias("realloc")));
+EXPORT void *__libc_malloc(size_t n) ALIAS(malloc);
+EXPORT void __libc_free(void *p) ALIAS(free);
+EXPORT void *__libc_calloc(size_t a, size_t b) ALIAS(calloc);
+EXPORT void *__libc_realloc(void *p, size_t n) ALIAS(realloc);
 
 /* ------------------------------------------------------------------------
  * Stubs: glibc's tuning and statistics, answered from the heap's stats
