@@ -35,9 +35,12 @@ static int past_main(uintptr_t cfa)
     return on_main_stack(cfa) && cfa > _hv_rt_below_main;
 }
 
+/* Code with frame pointers: the instrumented program's, and heapviz's own
+ * (the checked libc functions call malloc: strdup). */
 static int traced_code(uintptr_t pc)
 {
-    return pc >= _hv_rt.text_lo && pc < _hv_rt.text_hi;
+    return (pc >= _hv_rt.text_lo && pc < _hv_rt.text_hi) ||
+           (_hv_rt.text_hi && _hv_rt_is_own_pc(pc));
 }
 
 /* The frame-pointer walk from the runtime function whose frame is `frame`

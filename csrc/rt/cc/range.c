@@ -38,12 +38,26 @@ static const uint8_t *state(uintptr_t a)
     return NULL;
 }
 
+/* The first of n shadow bytes that is not payload, or n. */
+static size_t run_of_payload(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (uint8_t)(s[i] - HV_SH_UNINIT) <= 1) /* UNINIT or INIT */
+        i++;
+    return i;
+}
+
 /* The first byte of [a, a+n) that is not the program's to touch, or 0. */
 static uintptr_t first_bad(uintptr_t a, size_t n)
 {
     if (!n) return 0;
     if (a < hv_rt_map.heap_lo) return a ? a : 1;
     if (!arena(a) && !arena(a + n - 1)) return 0; /* stack, globals */
+    const hv_rt_map_t *m = &hv_rt_map;
+    if (a - m->heap_lo < m->heap_len && n <= m->heap_len - (a - m->heap_lo)) {
+        size_t i = run_of_payload(m->shadow + (a - m->heap_lo), n);
+        return i < n ? a + i : 0; /* all in the heap: one look */
+    }
     for (size_t i = 0; i < n; i++) {
         const uint8_t *s = state(a + i);
         if (!s || (*s != HV_SH_INIT && *s != HV_SH_UNINIT)) return a + i;
