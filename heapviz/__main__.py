@@ -23,12 +23,16 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `only`, that subcommand alone (its modules alone imported:
+    `heapviz run PROGRAM` starts a C program sooner)."""
     parser = argparse.ArgumentParser(
         prog="python -m heapviz", description="heapviz: watch a heap allocator at work."
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, modname in SUBCOMMANDS.items():
+        if only is not None and name != only:
+            continue
         try:
             mod = importlib.import_module(modname)
         except ImportError:
@@ -54,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return ostep.run_cli(argv[1:])
     if argv[:1] == ["cc"]:  # gcc's arguments, -o included, are not argparse's
         return cc.run_cli(argv[1:])
-    parser = build_parser()
+    parser = build_parser("run" if argv[:1] == ["run"] else None)
     if argv[:1] == ["run"]:  # a program's own options are not run's
         argv = ["run", *launch.program_args(argv[1:], _subparser(parser, "run"))]
     args = parser.parse_args(argv)

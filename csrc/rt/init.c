@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,8 +120,26 @@ static void release(const hv_config_t *c)
     if (c->mmap_threshold) munmap((void *)(uintptr_t)MMAP_BASE, len);
 }
 
+static int find_cc(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    return info->dlpi_name && strstr(info->dlpi_name, "libheapviz_cc") != NULL;
+}
+
+/* Is the instrumentation library loaded (a `heapviz cc` program)?  Its
+ * constructor has not run yet, but ld.so mapped every library first. */
+static int instrumented_program(void)
+{
+    return dl_iterate_phdr(find_cc, NULL) != 0;
+}
+
 static void make_heap(hv_rt_opts_t *o)
 {
+    /* without instrumentation nothing reads the per-byte shadow, and
+     * keeping it would touch a byte for every byte of the heap: a program
+     * that allocates a large buffer paid for it twice */
+    o->cfg.shadow = instrumented_program();
     const char *bad = NULL;
     hv_heap_t *h = NULL;
     hv_err_t err = hv_heap_create(&o->cfg, &h, &bad);

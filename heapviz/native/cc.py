@@ -33,7 +33,7 @@ GCC_FLAGS = ["-fsanitize=kernel-address", "--param", "asan-instrumentation-with-
 # user space in any function with an address-taken local): stack and globals off.
 CLANG_FLAGS = ["-fsanitize=kernel-address", "-mllvm", "-asan-instrumentation-with-call-threshold=0",
                "-mllvm", "-asan-stack=0", "-mllvm", "-asan-globals=0"]
-COMMON = ["-g", "-fno-omit-frame-pointer", "-fno-builtin", "-U_FORTIFY_SOURCE"]
+COMMON = ["-g", "-fno-omit-frame-pointer", "-fno-builtin", "-fno-plt", "-U_FORTIFY_SOURCE"]
 # Arguments after which the compiler does not link.
 NO_LINK = ("-c", "-S", "-E", "-M", "-MM", "-fsyntax-only")
 REFUSED = {
@@ -96,7 +96,8 @@ def run_cli(argv: list[str]) -> int:
     """`heapviz cc ARGS…`: compile, as the compiler would, on heapviz.  heapviz's own
     flags: --help, and --print-command (show the command line, do not run it)."""
     if argv[:1] in (["-h"], ["--help"]):
-        print(__doc__)
+        print("usage: python -m heapviz cc [--print-command] [gcc/clang arguments] -o prog "
+              f"prog.c\n\n{__doc__}")
         return 0
     print_only = "--print-command" in argv
     cc_args = [a for a in argv if a != "--print-command"]
