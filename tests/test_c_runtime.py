@@ -421,3 +421,27 @@ def _run_parser() -> argparse.ArgumentParser:
 def test_valgrind_agrees_on_a_system_program_leak(work: Path) -> None:
     exe = _c(work, "vgleak", LEAKY)
     assert valgrind(exe).leak_summary() == heapviz_run(exe).leak_summary()
+
+
+def test_arena_is_handed_over(work: Path) -> None:
+    """The seam for the viewer (issue 12): the launcher gets the program's arena, a memfd
+    holding heapviz's arena header, before the program runs."""
+    src = work / "waits.c"
+    src.write_text("#include <stdlib.h>\n#include <string.h>\n#include <unistd.h>\n"
+                   "int main(void){ char *p = malloc(64); strcpy(p, \"in the arena\");\n"
+                   "  read(0, p + 32, 1); free(p); return 0; }\n")
+    exe, log = build(src, work, heapviz_cc=False)
+    assert exe, log
+    env = launch.environment(str(exe), "quiet=true", clean_env())
+    proc, fd = launch.start(str(exe), [str(exe)], env, arena=True)
+    try:
+        assert fd is not None
+        size = os.fstat(fd).st_size
+        with open(fd, "rb", closefd=False) as f:
+            assert f.read(8) == (0x48454150564F).to_bytes(8, "little")  # "HEAPVIZ"
+        assert size > 1 << 30  # the whole arena: tables, shadow, a 1 GiB heap
+    finally:
+        proc.wait(timeout=30)
+        if fd is not None:
+            os.close(fd)
+    assert proc.returncode == 0

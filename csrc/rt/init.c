@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 hv_rt_t _hv_rt;
@@ -171,6 +172,37 @@ static void forget_preload(void)
     if (pre && strstr(pre, "libheapviz_rt")) unsetenv("LD_PRELOAD");
 }
 
+/* The seam for the viewer (issue 12): a launcher that wants to watch the
+ * heap passes a Unix socket in HEAPVIZ_ARENA_SOCKET; the arena's memfd goes
+ * over it (SCM_RIGHTS) before the program runs a line, and the viewer maps
+ * it read-only as it maps a Python heap's. */
+static void hand_over_arena(void)
+{
+    const char *text = getenv("HEAPVIZ_ARENA_SOCKET");
+    int sock = text ? atoi(text) : -1, fd = hv_heap_fd(_hv_rt.heap);
+    if (text) unsetenv("HEAPVIZ_ARENA_SOCKET");
+    if (sock < 0 || fd < 0) return;
+    char byte = 'H';
+    struct iovec io = {&byte, 1};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct msghdr msg = {.msg_iov = &io,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof ctl.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) { /* nobody listens: go on */
+    }
+    close(sock);
+}
+
 static void command_line(void)
 {
     int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
@@ -193,6 +225,7 @@ void _hv_rt_start(void)
     fit(&_hv_rt_opts);
     make_heap(&_hv_rt_opts);
     _hv_rt_out_init();
+    hand_over_arena();
     command_line();
     _hv_rt.pid = getpid();
     forget_preload();

@@ -8,8 +8,9 @@ run` takes: the heap options of scenarios and scripts, and valgrind's --leak-che
 
 The program's stdin, stdout and stderr are the launcher's; its exit status is the
 launcher's, and a program killed by a signal kills the launcher with the same signal.
-Issue 12's viewer will attach to the program's arena (a memfd the runtime makes); the seam
-is `environment()`, which says how the runtime is started.
+Issue 12's viewer will attach to the program's arena: `start(…, arena=True)` receives the
+arena's memfd from the runtime (over a socket named in HEAPVIZ_ARENA_SOCKET) before the
+program runs a line; the viewer maps it read-only, as it maps a Python heap's.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -206,6 +208,28 @@ def run_program(args: argparse.Namespace, heap_options: dict[str, Any]) -> int:
         print(f"{prefix}: {e}", file=sys.stderr)
         return 2
     return run(program, [name, *args.args], env)
+
+
+def start(program: str, argv: list[str], env: dict[str, str], arena: bool = False,
+          timeout: float = 30) -> tuple[subprocess.Popen[bytes], int | None]:
+    """Start the program; with `arena`, also receive its arena's memfd (None when the
+    runtime did not send one: a static program, a runtime that failed to start)."""
+    if not arena:
+        return subprocess.Popen(argv, executable=program, env=env), None
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        env = {**env, "HEAPVIZ_ARENA_SOCKET": str(theirs.fileno())}
+        proc = subprocess.Popen(argv, executable=program, env=env, pass_fds=[theirs.fileno()])
+        theirs.close()
+        ours.settimeout(timeout)
+        try:
+            _, fds, _, _ = socket.recv_fds(ours, 1, 1)
+        except (OSError, TimeoutError):
+            fds = []
+        return proc, (fds[0] if fds else None)
+    finally:
+        ours.close()
+        theirs.close()
 
 
 def run(program: str, argv: list[str], env: dict[str, str]) -> int:
