@@ -65,6 +65,7 @@ pytest-asan: setup
 	rm -rf build/asan build/asan-tmp
 	HEAPVIZ_SANITIZE=1 $(PY) setup.py -q build_ext -b build/asan -t build/asan-tmp
 	cp heapviz/*.py heapviz/*.js heapviz/*.css build/asan/heapviz/
+	mkdir -p build/asan/heapviz/native && cp heapviz/native/*.py build/asan/heapviz/native/
 	cd build/asan && LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
 	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ../../$(PY) -m pytest -q -p no:cacheprovider $(addprefix ../../,$(ASAN_TESTS))
