@@ -445,3 +445,42 @@ def test_arena_is_handed_over(work: Path) -> None:
         if fd is not None:
             os.close(fd)
     assert proc.returncode == 0
+
+
+def test_fortified_build(work: Path) -> None:
+    """_FORTIFY_SOURCE turns libc calls into __*_chk variants: heapviz checks them too,
+    then glibc's own check aborts the overflow, as it does natively."""
+    src = work / "fortified.c"
+    src.write_text(r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv)
+{
+    char *a = malloc(16), *b = malloc(32);
+    strcpy(a, "fortified");
+    memcpy(b, a, 10);
+    strcat(b, "!");
+    snprintf(b + 16, 16, "%s", a);
+    printf("%s %s\n", b, b + 16);
+    fflush(stdout);
+    memset(a, 'x', 16 + (size_t)argc); /* <- error: one too many */
+    free(a);
+    free(b);
+    return 0;
+}
+""")
+    exe, log = build(src, work, heapviz_cc=True, extra=("-O2", "-D_FORTIFY_SOURCE=2"))
+    assert exe, log
+    symbols = subprocess.run(["nm", "-D", str(exe)], capture_output=True, text=True).stdout
+    assert "__memset_chk" in symbols and "__printf_chk" in symbols
+    native = run([str(exe)])
+    p = run([*HEAPVIZ, "run", str(exe)])
+    r = Report.of(p)
+    assert p.stdout == native.stdout == "fortified! fortified\n"
+    assert p.returncode == native.returncode == -signal.SIGABRT
+    assert "buffer overflow detected" in p.stderr
+    [err] = r.errors()
+    assert err[0] == "Invalid write of size 1"
+    assert re.search(r"at 0x[0-9A-F]+: memset \(in .*libheapviz_cc\.so\)", err[1])
+    assert "(fortified.c:14)" in "\n".join(err)

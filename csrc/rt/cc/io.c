@@ -20,6 +20,14 @@ HV_CC_EXPORT ssize_t read(int fd, void *buf, size_t n)
     return r;
 }
 
+HV_CC_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t size)
+{
+    if (n > size) /* glibc's verdict: buffer overflow */
+        return HV_CC_REAL(ssize_t(*)(int, void *, size_t, size_t),
+                          __read_chk)(fd, buf, n, size);
+    return read(fd, buf, n);
+}
+
 HV_CC_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
     if (_hv_cc_on()) _hv_cc_read(A(buf), n, "write", HV_CC_HERE);

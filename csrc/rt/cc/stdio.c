@@ -175,6 +175,34 @@ HV_CC_EXPORT int __snprintf_chk(char *d, size_t n, int flag, size_t dn,
     return r;
 }
 
+HV_CC_EXPORT int __vsprintf_chk(char *d, int flag, size_t dn, const char *fmt,
+                                va_list ap)
+{
+    (void)flag;
+    (void)dn;
+    return to_buffer(d, 0, 0, fmt, ap, "vsprintf", HV_CC_HERE);
+}
+
+HV_CC_EXPORT int __vsnprintf_chk(char *d, size_t n, int flag, size_t dn,
+                                 const char *fmt, va_list ap)
+{
+    (void)flag;
+    (void)dn;
+    return to_buffer(d, n, 1, fmt, ap, "vsnprintf", HV_CC_HERE);
+}
+
+HV_CC_EXPORT int __vprintf_chk(int flag, const char *fmt, va_list ap)
+{
+    (void)flag;
+    return do_vfprintf(stdout, fmt, ap, "vprintf", HV_CC_HERE);
+}
+
+HV_CC_EXPORT int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
+{
+    (void)flag;
+    return do_vfprintf(f, fmt, ap, "vfprintf", HV_CC_HERE);
+}
+
 /* ------------------------------------------------------------------------
  * Input
  * ---------------------------------------------------------------------- */
@@ -188,6 +216,14 @@ HV_CC_EXPORT char *fgets(char *s, int n, FILE *f)
     if (r) _hv_cc_write(A(s), real_strlen(s) + 1, "fgets", HV_CC_HERE);
     hv_rt_repair();
     return r;
+}
+
+HV_CC_EXPORT char *__fgets_chk(char *s, size_t size, int n, FILE *f)
+{
+    if ((size_t)n > size) /* glibc's verdict: buffer overflow */
+        return HV_CC_REAL(char *(*)(char *, size_t, int, FILE *),
+                          __fgets_chk)(s, size, n, f);
+    return fgets(s, n, f);
 }
 
 static int scanned(int k, const char *fmt, va_list ap, const char *fn, void *fp,

@@ -398,3 +398,30 @@ HV_CC_EXPORT char *__strcpy_chk(char *d, const char *s, size_t dn)
     }
     return real(d, s, dn);
 }
+
+HV_CC_EXPORT void *__memmove_chk(void *d, const void *s, size_t n, size_t dn)
+{
+    void *(*real)(void *, const void *, size_t, size_t) = HV_CC_REAL(
+        void *(*)(void *, const void *, size_t, size_t), __memmove_chk);
+    if (!_hv_cc_on() || n > dn) return real(d, s, n, dn);
+    JOB("memmove");
+    return copy(&j, d, s, n, 0, HV_CC_REAL(copy_fn, memmove));
+}
+
+HV_CC_EXPORT char *__strcat_chk(char *d, const char *s, size_t dn)
+{
+    char *(*real)(char *, const char *, size_t) =
+        HV_CC_REAL(char *(*)(char *, const char *, size_t), __strcat_chk);
+    if (!_hv_cc_on() || REAL_STRLEN(d) + REAL_STRLEN(s) + 1 > dn)
+        return real(d, s, dn); /* glibc: buffer overflow */
+    JOB("strcat");
+    return append(&j, d, s, REAL_STRLEN(s));
+}
+
+HV_CC_EXPORT char *__strncpy_chk(char *d, const char *s, size_t n, size_t dn)
+{
+    char *(*real)(char *, const char *, size_t, size_t) = HV_CC_REAL(
+        char *(*)(char *, const char *, size_t, size_t), __strncpy_chk);
+    if (!_hv_cc_on() || n > dn) return real(d, s, n, dn);
+    return strncpy(d, s, n);
+}
