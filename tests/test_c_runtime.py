@@ -484,3 +484,25 @@ int main(int argc, char **argv)
     assert err[0] == "Invalid write of size 1"
     assert re.search(r"at 0x[0-9A-F]+: memset \(in .*libheapviz_cc\.so\)", err[1])
     assert "(fortified.c:14)" in "\n".join(err)
+
+
+def test_quarantine_catches_reuse(work: Path) -> None:
+    """First fit hands a freed block to the next malloc at once, so a dangling write then
+    lands in a live block; held back in a quarantine, it is caught as valgrind catches it."""
+    src = Path(__file__).parent / "errors" / "c" / "use_after_free_reused.c"
+    exe, log = build(src, work, heapviz_cc=True)
+    assert exe, log
+    plain = heapviz_run(exe)
+    assert not plain.errors() and plain.stdout == "99\n"  # the write went to `fresh`
+    held = heapviz_run(exe, options=("--quarantine=64K",))
+    assert [e[0] for e in held.errors()] == ["Invalid write of size 4"]
+    text = "\n".join(held.errors()[0])
+    assert "0 bytes inside a block of size 16 free'd" in text
+    assert "(use_after_free_reused.c:11)" in text and "(use_after_free_reused.c:8)" in text
+    assert held.stdout == "1\n"
+    assert "All heap blocks were freed" in held.text  # held blocks are no leaks
+    twice = _c(work, "twice", "#include <stdlib.h>\nint main(void){ char *p = malloc(8);\n"
+               "free(p); free(p); return 0; }\n")
+    r = heapviz_run(twice, options=("--quarantine=1M",))
+    assert [e[0] for e in r.errors()] == ["Invalid free() / delete / delete[] / realloc()"]
+    assert "free'd" in "\n".join(r.errors()[0])

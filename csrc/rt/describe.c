@@ -190,6 +190,7 @@ static void elsewhere(uintptr_t addr)
 void _hv_rt_describe(uintptr_t addr, uint64_t size)
 {
     (void)size;
+    if (_hv_rt_in_arena(addr) && _hv_rt_quarantine_describe(addr)) return;
     if (_hv_rt_in_arena(addr) && in_heap(addr)) return;
     if (_hv_rt_in_arena(addr))
         _hv_rt_out(" Address 0x%lx is not stack'd, malloc'd or (recently) "

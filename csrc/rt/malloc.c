@@ -201,6 +201,14 @@ static void free_locked(void *ptr, const char *fn, const hv_rt_stack_t *st)
 {
     uintptr_t p = (uintptr_t)ptr;
     alias_t *a = alias_find(p);
+    if (_hv_rt_quarantined(p)) {
+        _hv_rt_free_error(HV_EDOUBLEFREE, p, fn, st);
+        return;
+    }
+    if (!a && _hv_rt_quarantine_hold(p, _hv_rt_stack_intern(st))) {
+        _hv_rt.n_free++;
+        return;
+    }
     hv_err_t err = hv_free(_hv_rt.heap, a ? a->payload : p,
                            _hv_rt_stack_intern(st), HV_FREE_CHECKED);
     if (err) {
@@ -216,6 +224,7 @@ static uint64_t requested(uintptr_t p)
 {
     alias_t *a = alias_find(p);
     if (a) return a->size;
+    if (_hv_rt_quarantined(p)) return 0;
     uint64_t req = 0;
     hv_block_state_t state;
     hv_addr_t start;
@@ -249,6 +258,10 @@ static void *realloc_locked(void *ptr, size_t n, const hv_rt_stack_t *st)
 {
     uintptr_t p = (uintptr_t)ptr;
     alias_t *a = alias_find(p);
+    if (_hv_rt_quarantined(p)) { /* freed, only held back */
+        _hv_rt_free_error(HV_EDOUBLEFREE, p, "realloc", st);
+        return NULL;
+    }
     if (a) { /* an aligned block moves to an ordinary one */
         void *q = n ? alloc_locked(n, 0, st) : NULL;
         if (n && !q) return NULL;

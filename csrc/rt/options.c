@@ -186,6 +186,8 @@ static int set(hv_rt_opts_t *o, val_t name, val_t v, char *err, size_t n)
     } else if (is(name, "record")) {
         bad = bool_of(v, &i);
         c->record = i;
+    } else if (is(name, "quarantine")) {
+        bad = size_of(v, &o->quarantine);
     } else if (is(name, "leak_check")) {
         bad = (o->leak_check = pick(v, leak_check_name, 3)) < 0;
     } else if (is(name, "show_leak_kinds")) {

@@ -10,12 +10,14 @@
  *   options.c   HEAPVIZ_OPTIONS: the heap options `heapviz run` takes
  *   init.c      start-up: the heap, its pinning, process hygiene
  *   malloc.c    the malloc family, under one lock
+ *   quarantine.c freed blocks held back (option quarantine=BYTES)
  *   fork.c      a child gets its own copy of the heap
  *   stack.c     call stacks: capture (frame pointers or CFI) and a depot
  *   symbols.c   pc -> function (file.c:LINE), in process, by libbacktrace
  *   out.c       the ==heapviz== lines on stderr
  *   describe.c  "Address 0x… is 4 bytes after a block of size 40 alloc'd"
  *   report.c    error reports, their explanation, counting, dedupe
+ *   access.c    the judgement of a heapviz cc program's loads and stores
  *   leakcheck.c the roots of a C process and the leak report
  *   signals.c   fatal signals reported as valgrind does
  *   start.c     around main: the leak check after main and on exit()
@@ -55,6 +57,7 @@ typedef struct hv_rt_opts {
     int max_size_given;   /* the user chose max_size (else it may shrink
                              to fit below the program's own mappings)     */
     int mmap_given;       /* the user chose mmap_threshold               */
+    uint64_t quarantine;  /* bytes of freed blocks held back (0: none)   */
 } hv_rt_opts_t;
 
 extern hv_rt_opts_t _hv_rt_opts HV_RT_HIDDEN;
@@ -123,6 +126,16 @@ static inline int _hv_rt_in_arena(uintptr_t p)
     return p - hv_rt_map.heap_lo < hv_rt_map.heap_len ||
            (hv_rt_map.mmap_lo && p - hv_rt_map.mmap_lo < hv_rt_map.mmap_len);
 }
+
+/* ------------------------------------------------------------------------
+ * quarantine.c — freed blocks held back (option quarantine=BYTES)
+ * ---------------------------------------------------------------------- */
+/* free(p) of a live block, held back: 1 (else 0: free it now). */
+int _hv_rt_quarantine_hold(uintptr_t p, uint32_t free_site) HV_RT_HIDDEN;
+int _hv_rt_quarantined(uintptr_t p) HV_RT_HIDDEN;
+void _hv_rt_quarantine_flush(void) HV_RT_HIDDEN; /* before the leak check */
+/* " Address … free'd" for an address in a held block (1), else 0. */
+int _hv_rt_quarantine_describe(uintptr_t addr) HV_RT_HIDDEN;
 
 /* ------------------------------------------------------------------------
  * fork.c

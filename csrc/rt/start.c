@@ -67,6 +67,7 @@ int _hv_rt_finish(int status, uintptr_t sp, const uintptr_t *regs, int nregs)
                    "read their memory as it was, without stopping them)",
                    others, others == 1 ? " was" : "s were");
     _hv_rt_out_flush();
+    _hv_rt_quarantine_flush(); /* held back, not leaked */
     _hv_rt_leak_check(sp, regs, nregs);
     return _hv_rt_error_summary(status);
 }

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import socket
@@ -53,6 +54,14 @@ def _kinds(text: str) -> str:
     return ",".join(parts)
 
 
+def _bytes(text: str) -> int:
+    """A size as the heap options take it (4096, 64K, 1MiB)."""
+    m = re.fullmatch(r"(\d+)\s*([kKmMgG]?)(i?[bB])?", text.strip())
+    if m is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (examples: 65536, 64K, 1M)")
+    return int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[m.group(2).lower()]
+
+
 def _exit_code(text: str) -> int:
     try:
         n = int(text, 0)
@@ -76,6 +85,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                    help="exit with status N when errors were found")
     g.add_argument("--trace-children", action="store_true",
                    help="run the program's children on heapviz too")
+    g.add_argument("--quarantine", type=_bytes, default=None, metavar="BYTES",
+                   help="hold freed blocks back until BYTES of newer frees (catches use "
+                   "after free of a block first fit would reuse; default 0)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,7 +144,8 @@ def _value(v: Any) -> str:
 def options_text(heap_options: dict[str, Any], args: argparse.Namespace) -> str:
     """HEAPVIZ_OPTIONS for these options."""
     opts = {k: _value(v) for k, v in heap_options.items()}
-    for name in ("leak_check", "show_leak_kinds", "errors_for_leak_kinds", "error_exitcode"):
+    for name in ("leak_check", "show_leak_kinds", "errors_for_leak_kinds", "error_exitcode",
+                 "quarantine"):
         value = getattr(args, name, None)
         if value is not None:
             opts[name] = _value(value)
