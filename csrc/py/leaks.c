@@ -29,10 +29,10 @@ static void held(uint64_t bstart, uint64_t seq, unsigned starts, void *arg)
 
 /* What one scan hands to each record it makes. */
 typedef struct records {
-    PyTypeObject *cls;  /* the record class (heapviz.leaks._Found)       */
-    PyObject *kinds;    /* the four kind names, in hv_leak_kind_t order  */
-    PyObject *site_of;  /* site id -> Site or None (memoized in `sites`) */
-    PyObject *sites;    /* dict                                          */
+    PyTypeObject *cls; /* the record class (heapviz.leaks._Found)       */
+    PyObject *kinds;   /* the four kind names, in hv_leak_kind_t order  */
+    PyObject *site_of; /* site id -> Site or None (memoized in `sites`) */
+    PyObject *sites;   /* dict                                          */
     PyObject *heap;
     PyObject *names[6]; /* kind size alloc_site _heap _payload _indirect */
     Py_ssize_t slot[6]; /* their slots' offsets in a record (0: setattr)  */
@@ -47,8 +47,7 @@ static PyObject *site(records_t *r, uint32_t id)
         return r->last_site;
     }
     PyObject *key = PyLong_FromUnsignedLong(id);
-    if (key == NULL)
-        return NULL;
+    if (key == NULL) return NULL;
     PyObject *v = PyDict_GetItemWithError(r->sites, key);
     if (v != NULL || PyErr_Occurred()) {
         Py_DECREF(key);
@@ -56,8 +55,7 @@ static PyObject *site(records_t *r, uint32_t id)
         return v;
     }
     v = PyObject_CallOneArg(r->site_of, key);
-    if (v != NULL && PyDict_SetItem(r->sites, key, v) < 0)
-        Py_CLEAR(v);
+    if (v != NULL && PyDict_SetItem(r->sites, key, v) < 0) Py_CLEAR(v);
     Py_DECREF(key);
     if (v != NULL) {
         r->last_id = id;
@@ -96,22 +94,21 @@ static int put(records_t *r, PyObject *o, int i, PyObject *v)
 static PyObject *record(records_t *r, const hv_leak_t *l)
 {
     PyObject *o = r->cls->tp_alloc(r->cls, 0);
-    if (o == NULL)
-        return NULL;
+    if (o == NULL) return NULL;
     PyObject *v[6] = {PyTuple_GET_ITEM(r->kinds, l->kind),
-                      PyLong_FromUnsignedLongLong(l->requested), site(r, l->site),
-                      r->heap, PyLong_FromUnsignedLongLong(l->payload),
+                      PyLong_FromUnsignedLongLong(l->requested),
+                      site(r, l->site),
+                      r->heap,
+                      PyLong_FromUnsignedLongLong(l->payload),
                       PyLong_FromUnsignedLongLong(l->indirect)};
     Py_INCREF(v[0]);
     Py_INCREF(v[3]);
     int rc = 0;
     for (int i = 0; i < 6; i++) {
-        if (rc == 0)
-            rc = v[i] == NULL ? -1 : put(r, o, i, v[i]);
+        if (rc == 0) rc = v[i] == NULL ? -1 : put(r, o, i, v[i]);
         Py_XDECREF(v[i]);
     }
-    if (rc < 0)
-        Py_CLEAR(o);
+    if (rc < 0) Py_CLEAR(o);
     return o;
 }
 
@@ -141,14 +138,12 @@ PyObject *hvpy_leak_scan(PyObject *module, PyObject *const *args,
         return PyErr_Format(PyExc_TypeError,
                             "_leak_scan(heap, cls, kinds, site_of)");
     HeapObject *heap = heap_arg(module, args[0], "_leak_scan");
-    if (heap == NULL)
-        return NULL;
-    records_t r = {(PyTypeObject *)args[1], args[2], args[3], PyDict_New(),
-                   args[0], {0}};
+    if (heap == NULL) return NULL;
+    records_t r = {
+        (PyTypeObject *)args[1], args[2], args[3], PyDict_New(), args[0], {0}};
     hv_leak_scan_t *s = NULL;
     PyObject *out = NULL;
-    if (r.sites == NULL || names(&r) < 0)
-        goto done;
+    if (r.sites == NULL || names(&r) < 0) goto done;
     find_slots(&r);
     if (hv_leak_begin(heap->h, &s) != HV_OK) {
         PyErr_NoMemory();
@@ -185,8 +180,7 @@ PyObject *hvpy_advice(PyObject *module, PyObject *unused)
     for (unsigned i = 0; d != NULL && i < hv_advice_count(); i++) {
         const char *key = hv_advice_key(i);
         PyObject *v = PyUnicode_FromString(hv_advice(key));
-        if (v == NULL || PyDict_SetItemString(d, key, v) < 0)
-            Py_CLEAR(d);
+        if (v == NULL || PyDict_SetItemString(d, key, v) < 0) Py_CLEAR(d);
         Py_XDECREF(v);
     }
     return d;
@@ -197,17 +191,16 @@ PyObject *hvpy_glibc_words(PyObject *module, PyObject *const *args,
                            Py_ssize_t nargs)
 {
     if (nargs != 3)
-        return PyErr_Format(PyExc_TypeError,
-                            "_glibc_words(heap, fn, pointer) takes 3 arguments");
+        return PyErr_Format(
+            PyExc_TypeError,
+            "_glibc_words(heap, fn, pointer) takes 3 arguments");
     HeapObject *heap = heap_arg(module, args[0], "_glibc_words");
     const char *fn = heap ? PyUnicode_AsUTF8(args[1]) : NULL;
-    if (fn == NULL)
-        return NULL;
+    if (fn == NULL) return NULL;
     unsigned long long p = 0;
     if (args[2] != Py_None) {
         p = PyLong_AsUnsignedLongLong(args[2]);
-        if (p == (unsigned long long)-1 && PyErr_Occurred())
-            return NULL;
+        if (p == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
     }
     char buf[128];
     hv_glibc_words(heap->h, fn, p, args[2] != Py_None, buf, sizeof buf);
