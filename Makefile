@@ -9,6 +9,7 @@ CFLAGS_COMMON := -std=c11 -Wall -Wextra -Werror -Wno-missing-field-initializers 
                  -D_GNU_SOURCE -Iinclude -Icsrc/core -Itests/c
 BUILD    := tests/c/build
 PYSRC    := $(wildcard csrc/py/*.c csrc/py/*.h viz/*.c viz/*.h)
+RTSRC    := $(wildcard csrc/rt/*.c csrc/rt/*.h csrc/rt/cc/*.c csrc/rt/cc/*.h)
 
 .PHONY: all setup build demo test ctest ctest-plain ctest-asan ctest-valgrind pytest pytest-asan lint \
         format bench clean
@@ -21,7 +22,7 @@ $(VENV)/.heapviz-installed: pyproject.toml setup.py scripts/setup.sh
 
 # Rebuild the extension in place whenever a C file changed (pip install -e built it once).
 build: setup heapviz/.build-stamp
-heapviz/.build-stamp: $(CORE_SRC) $(CORE_HDR) $(PYSRC) setup.py
+heapviz/.build-stamp: $(CORE_SRC) $(CORE_HDR) $(PYSRC) $(RTSRC) setup.py
 	HEAPVIZ_WERROR=1 $(PY) setup.py -q build_ext --inplace
 	@touch $@
 
@@ -61,7 +62,7 @@ ASAN_TESTS := tests/test_api.py tests/test_wrong_calls.py tests/test_policies.py
               tests/test_leaks.py tests/test_frames.py tests/test_viz_layout.py \
               tests/test_viz_replay.py tests/test_recording.py tests/test_scenario.py \
               tests/test_display.py tests/test_differential.py
-PY_SUBPACKAGES := scenario cli
+PY_SUBPACKAGES := scenario cli native
 pytest-asan: setup
 	rm -rf build/asan build/asan-tmp
 	HEAPVIZ_SANITIZE=1 $(PY) setup.py -q build_ext -b build/asan -t build/asan-tmp
@@ -74,12 +75,12 @@ pytest-asan: setup
 lint: setup
 	$(VENV)/bin/ruff check heapviz tests bench
 	clang-format --dry-run -Werror $(CORE_SRC) $(wildcard include/heapviz/*.h csrc/core/*.h) \
-	  $(wildcard csrc/py/*.c csrc/py/*.h)
+	  $(wildcard csrc/py/*.c csrc/py/*.h) $(RTSRC)
 
 format: setup
 	$(VENV)/bin/ruff format heapviz tests bench
 	clang-format -i $(CORE_SRC) $(wildcard include/heapviz/*.h csrc/core/*.h) \
-	  $(wildcard csrc/py/*.c csrc/py/*.h)
+	  $(wildcard csrc/py/*.c csrc/py/*.h) $(RTSRC)
 
 test: setup build lint ctest pytest pytest-asan
 

@@ -4,6 +4,10 @@ heapviz._core  — the allocator core (csrc/core, plain C) and its CPython bindi
 heapviz._viz   — the SDL2 renderer (viz/), built only when pkg-config finds SDL2, SDL2_ttf
                  and libpng; without them the core still builds and the viewer calls raise
                  a clear error naming the missing packages.
+heapviz/native/libheapviz_rt.so, libheapviz_cc.so — the C runtime (csrc/core + csrc/rt, plain
+                 C, no Python): the malloc family of real C programs on a heapviz heap, and
+                 the instrumentation library of `heapviz cc` programs (csrc/rt/cc).  Built
+                 beside the extensions (not in the sanitizer build: it is an allocator).
 
 Environment switches (as msgspec does):
   HEAPVIZ_DEBUG=1     expensive invariant check after every operation, -O0 -g
@@ -19,6 +23,7 @@ import subprocess
 import sys
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 DEBUG = os.environ.get("HEAPVIZ_DEBUG") == "1"
 SANITIZE = os.environ.get("HEAPVIZ_SANITIZE") == "1"
@@ -104,4 +109,58 @@ elif viz_sources:
         "libsdl2-dev libsdl2-ttf-dev libpng-dev)\n"
     )
 
-setup(ext_modules=extensions)
+
+# --- the C runtime -------------------------------------------------------------------------
+RT_CFLAGS = ["-std=c11", "-O2", "-g", "-fPIC", "-fvisibility=hidden", "-fno-omit-frame-pointer",
+             "-ftls-model=initial-exec", "-D_GNU_SOURCE", "-Wall", "-Wextra",
+             "-Wno-missing-field-initializers", "-pthread"]
+if os.environ.get("HEAPVIZ_WERROR") == "1":
+    RT_CFLAGS.append("-Werror")
+
+
+def gcc_file(name: str) -> str | None:
+    """A file of gcc's own installation (libbacktrace ships with libgcc-12-dev)."""
+    cc = shutil.which("gcc")
+    if cc is None:
+        return None
+    out = subprocess.run([cc, f"-print-file-name={name}"], capture_output=True,
+                         text=True).stdout.strip()
+    return out if os.path.isabs(out) and os.path.exists(out) else None
+
+
+class BuildWithRuntime(build_ext):
+    """build_ext, then the two shared libraries of the C runtime into heapviz/native/."""
+
+    def run(self) -> None:
+        super().run()
+        if not SANITIZE and sys.platform.startswith("linux"):
+            self.build_runtime()
+
+    def build_runtime(self) -> None:
+        backtrace = gcc_file("libbacktrace.a")
+        header = gcc_file("include/backtrace.h")
+        if backtrace is None or header is None:
+            sys.stderr.write("heapviz: gcc's libbacktrace was not found (Debian/Ubuntu: "
+                             "apt-get install libgcc-12-dev); `heapviz cc` and `heapviz run "
+                             "PROGRAM` will be unavailable\n")
+            return
+        out = os.path.join("heapviz", "native") if self.inplace else \
+            os.path.join(self.build_lib, "heapviz", "native")
+        os.makedirs(out, exist_ok=True)
+        tmp = os.path.join(self.build_temp, "rt")
+        cc = self.compiler
+        inc = ["include", "csrc/core", "csrc/rt", os.path.dirname(header)]
+        rt_src = sorted(glob.glob("csrc/core/*.c")) + sorted(glob.glob("csrc/rt/*.c"))
+        objs = cc.compile(rt_src, output_dir=tmp, include_dirs=inc, extra_postargs=RT_CFLAGS)
+        rt = os.path.join(out, "libheapviz_rt.so")
+        cc.link_shared_object(objs + [backtrace], rt, libraries=["dl"], extra_postargs=[
+            "-pthread", "-Wl,-soname,libheapviz_rt.so", "-Wl,--exclude-libs,ALL",
+            "-Wl,-z,nodelete"])
+        cc_src = sorted(glob.glob("csrc/rt/cc/*.c"))
+        objs = cc.compile(cc_src, output_dir=tmp, include_dirs=inc, extra_postargs=RT_CFLAGS)
+        cc.link_shared_object(objs, os.path.join(out, "libheapviz_cc.so"), extra_postargs=[
+            "-pthread", "-Wl,-soname,libheapviz_cc.so", f"-L{out}", "-lheapviz_rt", "-ldl",
+            "-Wl,-rpath,$ORIGIN"])
+
+
+setup(ext_modules=extensions, cmdclass={"build_ext": BuildWithRuntime})

@@ -157,6 +157,19 @@ def run_bench_queries(quick: bool) -> dict[str, Any]:
     return json.loads(out.read_text())
 
 
+def run_bench_c(quick: bool) -> str:
+    """bench_c.py (real C programs on the runtime) writes its own section.  A status."""
+    cmd = [PY, str(BENCH / "bench_c.py"), *(["--quick"] if quick else [])]
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True, timeout=1800)
+    except subprocess.TimeoutExpired:
+        return "bench/bench_c.py did not finish in 30 minutes"
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        return f"bench/bench_c.py failed (status {proc.returncode}): {tail}"
+    return "bench/bench_c.py ran (its results are in its own section)"
+
+
 def run_bench_viz(quick: bool) -> str:
     """bench_viz.py belongs to the viewer; it writes its own section.  Returns a status."""
     script = BENCH / "bench_viz.py"
@@ -572,7 +585,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="smoke run: tiny sizes; RESULTS.md is not touched")
     ap.add_argument("--runs", type=int, default=11, help="timed runs per trace (default 11)")
     ap.add_argument("--no-build", action="store_true", help="do not run make")
-    ap.add_argument("--skip", action="append", default=[], choices=["c", "api", "viz", "queries"],
+    ap.add_argument("--skip", action="append", default=[],
+                    choices=["c", "api", "viz", "queries", "programs"],
                     help="skip a part (repeatable)")
     ap.add_argument("--results", type=Path, default=RESULTS, help="the file to update")
     args = ap.parse_args(argv)
@@ -590,6 +604,8 @@ def main(argv: list[str] | None = None) -> int:
     api = None if "api" in args.skip else run_bench_api(args.quick)
     queries = None if "queries" in args.skip else run_bench_queries(args.quick)
     viz = "skipped (--skip viz)" if "viz" in args.skip else run_bench_viz(args.quick)
+    progs = "skipped" if "programs" in args.skip else run_bench_c(args.quick)
+    viz = f"{viz}; C programs: {progs}"
     seconds = (datetime.datetime.now() - t0).total_seconds()
     fig = Figures(tb, api, lab, queries)
     new = {SECTIONS[0]: section_run(m, runs, lab, synth, viz, seconds),

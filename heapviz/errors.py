@@ -120,88 +120,9 @@ _CLASSES: dict[int, type[HeapError]] = {
     _core.ERR_CORRUPTION: HeapCorruption,
 }
 
-_ADVICE: dict[str, str] = {
-    "null": (
-        "The pointer is NULL: nothing was allocated, or malloc() failed and returned NULL. "
-        "Allocate first (p = malloc(n)) and check the result against NULL before using it."
-    ),
-    "uninit-pointer": (
-        "The pointer was declared but never given a value, so it holds garbage (here 0). "
-        "Set every pointer before use: to what malloc() returned, or to NULL."
-    ),
-    "wild": (
-        "No memory is mapped at this address: the pointer was made up (cast from an "
-        "integer) or computed wrongly. Use only addresses malloc() or & gave you."
-    ),
-    "segv": (
-        "The access left every mapped region: the C program is killed here by SIGSEGV. "
-        "Check the pointer arithmetic and the sizes the program relies on."
-    ),
-    "overflow": (
-        "The access falls outside the block it belongs to: the block is smaller than the "
-        "code assumes. Allocate enough (count * sizeof(type), strlen(s) + 1 for strings) "
-        "and keep indexes within 0 .. count-1."
-    ),
-    "uninit": (
-        "malloc() does not clear memory: these bytes hold whatever was there before. "
-        "Write them first, or allocate with calloc() to get zeroes."
-    ),
-    "uninit-realloc": (
-        "realloc() keeps the old contents, but the bytes it added hold garbage. Write them "
-        "before reading them."
-    ),
-    "uninit-stack": (
-        "A local variable starts with garbage: C does not initialize automatic memory. "
-        "Give it a value before reading it."
-    ),
-    "use-after-free": (
-        "The block was freed, so the pointer dangles: the memory may already belong to "
-        "someone else. Free a block only when nothing uses it any more, and set the "
-        "pointer to NULL after free()."
-    ),
-    "use-after-realloc": (
-        "realloc() moved the block and freed the old one: the old pointer dangles. Always "
-        "continue with the pointer realloc() returned (p = realloc(p, n))."
-    ),
-    "double-free": (
-        "The block was already freed. Freeing twice corrupts the allocator's free list; "
-        "set the pointer to NULL after free() so a second free(NULL) does nothing."
-    ),
-    "invalid-free": (
-        "free() and realloc() take exactly a pointer that malloc(), calloc() or realloc() "
-        "returned — not one into the middle of a block, not stack memory, not a made-up "
-        "address."
-    ),
-    "stack-free": (
-        "Stack memory (local variables) is released automatically when the function "
-        "returns; only memory from malloc() may be given to free()."
-    ),
-    "use-after-return": (
-        "The object lived in a stack frame that has returned; its memory is reused by the "
-        "next call. Return heap memory (malloc) or copy the value out instead."
-    ),
-    "overlap": (
-        "memcpy() requires source and destination not to overlap; the result is "
-        "undefined. Use memmove() when the regions may overlap."
-    ),
-    "overlap-string": (
-        "The source string and the destination overlap; the result is undefined. Copy "
-        "through a separate buffer, or use memmove() with the length."
-    ),
-    "fishy": (
-        "The size is negative (or absurdly large): as a size_t it becomes a huge number. "
-        "Check the arithmetic that produced it."
-    ),
-    "calloc-overflow": (
-        "nmemb * size does not fit in a size_t, so calloc() returns NULL. Check the result "
-        "of every allocation against NULL, and the sizes you multiply."
-    ),
-    "corruption": (
-        "The allocator's bookkeeping (a header, footer or free-list link) has been "
-        "overwritten, usually by an earlier write past the end of a block or by a double "
-        "free; glibc aborts the program here. Fix the first error reported."
-    ),
-}
+# heapviz's explanation of each kind of error, one paragraph for a student: written once,
+# in the core (csrc/core/wording.c), and printed by the C runtime too.
+_ADVICE: dict[str, str] = _core._advice()
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 # Frames from the standard library or installed packages end a backtrace: they are the
@@ -671,26 +592,13 @@ class _Report:
         return lines
 
     def _glibc_words(self, fn: str, problems: list[str]) -> str:
-        """The message glibc would abort with for this damage."""
-        if fn in ("free", "realloc") and self.live and self.pointer is not None:
-            layout = self.heap._layout()
-            hs = layout["header_size"]
-            start = int(self.pointer) - hs
-            blk = _block(self.heap, start, False)
-            if blk is None or blk.size == 0 or blk.header & ~7 != blk.size:
-                return f"{fn}(): invalid size"
-            nxt = _block(self.heap, blk.end, False)
-            if nxt is None or nxt.header & ~7 == 0 or nxt.header & ~7 > 1 << 30:
-                kind = "fast" if blk.size <= 128 else "normal"
-                return f"{fn}(): invalid next size ({kind})"
-            if not blk.allocated:
-                return "double free or corruption (fasttop)"
-            return f"{fn}(): corrupted unsorted chunks" if fn == "free" else \
-                f"{fn}(): invalid old size"
-        if any("list" in p for p in problems):
-            return "malloc(): corrupted double-linked list" if fn != "free" else \
-                "free(): corrupted double-linked list"
-        return f"{fn}(): memory corruption"
+        """The message glibc would abort with for this damage (the core's words: the C
+        runtime says the same)."""
+        del problems  # the core runs the check itself
+        if not self.live:
+            return f"{fn}(): memory corruption"
+        pointer = int(self.pointer) if self.pointer is not None else None
+        return _core._glibc_words(self.heap, fn, pointer)
 
     def build(self) -> HeapError:
         body = "\n".join(self.text())

@@ -8,6 +8,10 @@ another block's payload).  A block reached from a root through pointers to its s
 reached at all is "definitely lost", unless another lost block points to it: then it is
 "indirectly lost" (it would be freed along with its owner).
 
+The scan itself is the core's (csrc/core/leaks.c, LSan's flood fill), the one the C runtime
+uses at a C program's exit; this module gives it the Python heap's roots and writes the
+report.
+
 `leak_summary` writes valgrind's HEAP SUMMARY and LEAK SUMMARY; Heap.close() (and the end
 of a `with` block) prints it when anything leaked, and keeps the records, so h.leaks()
 still answers after the heap is closed.
@@ -15,144 +19,65 @@ still answers after the heap is closed.
 
 from __future__ import annotations
 
-import bisect
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from heapviz import _core
-from heapviz.records import Block, Leak, Site
+from heapviz.records import Block, Leak, Site, site_of
 
 if TYPE_CHECKING:
     from heapviz.model import HeapModel as Heap
 
 KINDS = ("definitely lost", "indirectly lost", "possibly lost", "still reachable")
-_REACHABLE, _POSSIBLY = 3, 2
 
 
-def _live_blocks(heap: Heap) -> tuple[list[Block], list[Block]]:
-    """The allocated blocks, and the memory scanned as roots (stack objects, raw memory)."""
-    live: list[Block] = []
-    scanned: list[Block] = []
-    for b in heap.blocks():
-        if b.state in ("allocated", "mmapped"):
-            live.append(b)
-        elif b.state in ("stack", "sbrk", "mapping"):
-            scanned.append(b)
-    return live, scanned
+class _Found(Leak):
+    """A Leak as the core's scan makes it (csrc/core/leaks.c through csrc/py/leaks.c):
+    without a dataclass __init__ per record, and with its Block described when first asked
+    for — a scan of 100,000 blocks would otherwise spend its time building them.  It
+    compares, hashes and prints as the Leak it is."""
+
+    __qualname__ = "Leak"
+    # slots, not an instance dict: no dict to build for each of 100,000 records
+    __slots__ = ("_block", "_heap", "_indirect", "_payload", "alloc_site", "kind", "size")
+
+    @property
+    def block(self) -> Block:  # type: ignore[override]
+        try:
+            return self._block
+        except AttributeError:
+            b = self._heap._block_record(self._payload, True)
+            object.__setattr__(self, "_block", b)
+            return b
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Leak):
+            return NotImplemented
+        return (self.kind, self.block, self.size, self.alloc_site) == \
+            (other.kind, other.block, other.size, other.alloc_site)
+
+    __hash__ = Leak.__hash__
 
 
-class _Index:
-    """Find the block whose payload [payload, payload + requested) holds an address."""
+def _site_of(heap: Heap) -> Callable[[int], Site | None]:
+    def site(site_id: int) -> Site | None:
+        return site_of(heap, site_id)
 
-    def __init__(self, blocks: list[Block]) -> None:
-        self.blocks = sorted(blocks, key=lambda b: b.payload)
-        self.starts = [b.payload for b in self.blocks]
-
-    def find(self, addr: int) -> Block | None:
-        i = bisect.bisect_right(self.starts, addr) - 1
-        if i < 0:
-            return None
-        b = self.blocks[i]
-        end = b.payload + max(b.requested, 1)
-        return b if addr < end else None
+    return site
 
 
-def _words(heap: Heap, addr: int, n: int, index: _Index, own: int) -> list[tuple[int, bool]]:
-    """The blocks the aligned 8-byte words of [addr, addr+n) point into, and whether
-    each pointer is to the block's start."""
-    n -= n % 8
-    if n < 8:
-        return []
-    first = (-addr) % 8
-    raw = heap._raw_read(addr, n)
-    targets: list[tuple[int, bool]] = []
-    for off in range(first, n - 7, 8):
-        v = int.from_bytes(raw[off:off + 8], "little")
-        t = index.find(v) if v else None
-        if t is not None and t.payload != own:
-            targets.append((t.payload, v == t.payload))
-    return targets
-
-
-def _edges(heap: Heap, blocks: list[Block], index: _Index) -> dict[int, list[tuple[int, bool]]]:
-    """For each block payload: the blocks its words point to, and whether at the start."""
-    return {b.payload: _words(heap, b.payload, b.requested, index, b.payload) for b in blocks}
-
-
-@dataclass
-class _Scan:
-    """The result of one scan: the records and, for each definitely lost block, the bytes
-    it owns indirectly."""
-
-    leaks: list[Leak] = field(default_factory=list)
-    indirect_bytes: dict[int, int] = field(default_factory=dict)
-
-
-def _scan(heap: Heap) -> _Scan:
-    blocks, scanned = _live_blocks(heap)
-    index = _Index(blocks)
-    by_payload = {b.payload: b for b in blocks}
-    by_start = {b.address: b for b in blocks}
-    edges = _edges(heap, blocks, index)
-    state: dict[int, int] = {}  # payload -> _REACHABLE or _POSSIBLY
-    work: list[int] = []
-
-    def reach(payload: int, level: int) -> None:
-        if state.get(payload, 0) < level:
-            state[payload] = level
-            work.append(payload)
-
-    for bstart, seq, _count, starts in heap._roots():
-        b = by_start.get(bstart)
-        if b is not None and b.seq == seq:
-            reach(b.payload, _REACHABLE if starts else _POSSIBLY)
-    for s in scanned:  # pointers kept in stack objects and raw memory
-        for t, at_start in _words(heap, s.payload, s.payload_size, index, 0):
-            reach(t, _REACHABLE if at_start else _POSSIBLY)
-    while work:
-        p = work.pop()
-        for t, at_start in edges[p]:
-            reach(t, min(state[p], _REACHABLE if at_start else _POSSIBLY))
-    lost = [b for b in blocks if b.payload not in state]
-    lost_set = {b.payload for b in lost}
-    pointed = {t for b in lost for t, _ in edges[b.payload] if t != b.payload}
-    kinds: dict[int, str] = {}
-    scan = _Scan()
-    leaders = [b for b in lost if b.payload not in pointed]
-    # then pure cycles of lost blocks: one leader each, in address order
-    for b in leaders + sorted(lost, key=lambda b: b.payload):
-        if b.payload in kinds:
-            continue
-        kinds[b.payload] = "definitely lost"
-        scan.indirect_bytes[b.payload] = _mark_indirect(b.payload, edges, lost_set, kinds,
-                                                        by_payload)
-    scan.leaks = [Leak(kinds[b.payload], b, b.requested, b.site) for b in lost]
-    for p, level in state.items():
-        b = by_payload[p]
-        scan.leaks.append(Leak("still reachable" if level == _REACHABLE else "possibly lost",
-                               b, b.requested, b.site))
-    scan.leaks.sort(key=lambda lk: (KINDS.index(lk.kind), lk.block.payload))
-    return scan
-
-
-def _mark_indirect(start: int, edges: dict[int, list[tuple[int, bool]]], lost: set[int],
-                   kinds: dict[int, str], by_payload: dict[int, Block]) -> int:
-    """Mark what `start` owns as indirectly lost; the bytes it owns."""
-    stack, owned = [start], 0
-    while stack:
-        p = stack.pop()
-        for t, _ in edges[p]:
-            if t in lost and t not in kinds:
-                kinds[t] = "indirectly lost"
-                owned += by_payload[t].requested
-                stack.append(t)
-    return owned
+def _scan(heap: Heap) -> list[Leak]:
+    """Every live block, classified, by kind then address (the core's scan: roots are
+    the Pointers the script holds, and the pointer values kept in stack objects and raw
+    memory)."""
+    return _core._leak_scan(heap, _Found, KINDS, _site_of(heap))
 
 
 def find_leaks(heap: Heap) -> list[Leak]:
     """Every block still allocated, classified (the heap must be open: Heap.leaks() keeps
     what close() found)."""
-    return _scan(heap).leaks
+    return _scan(heap)
 
 
 @dataclass
@@ -170,16 +95,16 @@ class _Record:
         return self.direct + self.indirect
 
 
-def _records(scan: _Scan, kinds: tuple[str, ...]) -> list[_Record]:
+def _records(leaks: list[Leak], kinds: tuple[str, ...]) -> list[_Record]:
     groups: dict[tuple[str, Site | None], _Record] = {}
-    for lk in scan.leaks:
+    for lk in leaks:
         if lk.kind not in kinds:
             continue
         rec = groups.setdefault((lk.kind, lk.alloc_site), _Record(lk.kind, lk.alloc_site))
         rec.blocks += 1
         rec.direct += lk.size
         if lk.kind == "definitely lost":
-            rec.indirect += scan.indirect_bytes.get(lk.block.payload, 0)
+            rec.indirect += getattr(lk, "_indirect", 0)
     return sorted(groups.values(), key=lambda r: (r.total, r.blocks))
 
 
@@ -208,28 +133,30 @@ def leak_summary(heap: Heap, only_if_leaked: bool = False,
 
 
 def scan_at_exit(heap: Heap) -> tuple[list[Leak], str]:
-    """What close() reports: the leaks (kept by the heap) and the summary ("" when
-    nothing was lost)."""
-    scan = _scan(heap)
-    return scan.leaks, summary(heap, scan, only_if_leaked=True)
+    """What close() reports: the leaks (kept by the heap, each block described now: after
+    close() the heap cannot be asked) and the summary ("" when nothing was lost)."""
+    leaks = _scan(heap)
+    for lk in leaks:
+        _ = lk.block
+    return leaks, summary(heap, leaks, only_if_leaked=True)
 
 
-def summary(heap: Heap, scan: _Scan, only_if_leaked: bool = False,
+def summary(heap: Heap, leaks: list[Leak], only_if_leaked: bool = False,
             kinds: tuple[str, ...] = KINDS[:3]) -> str:
-    """The summary text of one scan (see leak_summary)."""
-    leaked = [lk for lk in scan.leaks if lk.kind != "still reachable"]
+    """The summary text of one scan's leaks (see leak_summary)."""
+    leaked = [lk for lk in leaks if lk.kind != "still reachable"]
     if only_if_leaked and not leaked:
         return ""
     s = heap.stats()
     allocated = _allocated_bytes(heap)
-    in_use = sum(lk.size for lk in scan.leaks)
+    in_use = sum(lk.size for lk in leaks)
     usage = (f"  total heap usage: {s.n_malloc + s.n_calloc + s.n_realloc} allocs, "
              f"{s.n_free} frees")
     if allocated is not None:
         usage += f", {allocated:,} bytes allocated"
     lines = ["HEAP SUMMARY:",
-             f"    in use at exit: {in_use:,} bytes in {len(scan.leaks)} blocks", usage, ""]
-    records = _records(scan, kinds)
+             f"    in use at exit: {in_use:,} bytes in {len(leaks)} blocks", usage, ""]
+    records = _records(leaks, kinds)
     for i, rec in enumerate(records, 1):
         size = f"{rec.total:,}"
         if rec.indirect:
@@ -242,7 +169,7 @@ def summary(heap: Heap, scan: _Scan, only_if_leaked: bool = False,
         lines.append("")
     lines.append("LEAK SUMMARY:")
     for kind in KINDS:
-        group = [lk for lk in scan.leaks if lk.kind == kind]
+        group = [lk for lk in leaks if lk.kind == kind]
         lines.append(f"   {kind:>15}: {sum(lk.size for lk in group):,} bytes in {len(group)} "
                      "blocks")
     return "\n".join("==heapviz== " + line if line else "==heapviz==" for line in lines)

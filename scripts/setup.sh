@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 PKGS=(build-essential pkg-config python3-dev python3-venv
       libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev libpng-dev fonts-dejavu-core
-      xvfb xdotool x11-apps imagemagick valgrind clang clang-format chromium)
+      xvfb xdotool x11-apps imagemagick valgrind clang clang-format chromium
+      libgcc-12-dev libc6-dbg)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -9,7 +9,7 @@ to be imported first, fails there), and each layer imports only from layers belo
     views     render, history, ipython, svg, timeline, jupyter, snapshot, hooks, watch, viewer,
               error_hook, display
     heap      heap (heapviz.Heap: the model and the views' mixins)
-    tools     recording, trace, scenario/*, compare, demo, ostep
+    tools     recording, trace, scenario/*, compare, demo, ostep, native/*
     cli       cli/*, __main__
 """
 
@@ -36,7 +36,7 @@ for layer, names in enumerate((
     ("render", "history", "ipython", "svg", "timeline", "jupyter", "snapshot", "hooks",
      "watch", "viewer", "error_hook", "display"),
     ("heap",),
-    ("recording", "trace", "scenario", "compare", "demo", "ostep"),
+    ("recording", "trace", "scenario", "compare", "demo", "ostep", "native"),
     ("cli", "__main__"),
 )):
     for name in names:

@@ -266,6 +266,8 @@ hv_err_t hv_heap_attach(int fd, hv_heap_t **out)
 void hv_heap_destroy(hv_heap_t *h)
 {
     if (!h) return;
+    if (h->pinned_heap) _hv_os_unmap(h->heap, h->ar->heap_max);
+    if (h->pinned_mmap) _hv_os_unmap(h->mmap, h->ar->mmap_max);
     _hv_os_unmap(h->ar, h->map_size);
     if (h->fd >= 0) close(h->fd);
     _hv_history_free(h);

@@ -183,16 +183,19 @@ struct hv_policy_ops;
 struct hv_heap {
     hv_arena_t *ar; /* the mapping start                         */
     uint64_t map_size;
-    int fd;          /* memfd, -1 when anonymous                  */
-    bool readonly;   /* attached reader                           */
-    bool check_each; /* hv_check after every operation            */
-    bool shadow_on;  /* cfg.shadow, cached                        */
-    bool recording;  /* the arena's `recording`, cached           */
-    bool one_list;   /* the policy keeps a single free list       */
-    uint8_t *heap;   /* heap start                                */
-    uint8_t *mmap;   /* mmap region start                         */
-    uint8_t *stack;  /* stack region start                        */
-    uint8_t *shadow; /* shadow of heap|mmap|stack                 */
+    int fd;           /* memfd, -1 when anonymous                  */
+    bool readonly;    /* attached reader                           */
+    bool check_each;  /* hv_check after every operation            */
+    bool shadow_on;   /* cfg.shadow, cached                        */
+    bool recording;   /* the arena's `recording`, cached           */
+    bool one_list;    /* the policy keeps a single free list       */
+    bool pinned_heap; /* h->heap is a second mapping at the heap's user
+                         address (hv_heap_pin)                      */
+    bool pinned_mmap; /* h->mmap likewise, at HV_MMAP_BASE         */
+    uint8_t *heap;    /* heap start                                */
+    uint8_t *mmap;    /* mmap region start                         */
+    uint8_t *stack;   /* stack region start                        */
+    uint8_t *shadow;  /* shadow of heap|mmap|stack                 */
     hv_side_t *side;
     hv_event_t *ring;
     hv_site_rec_t *sites;
@@ -303,6 +306,10 @@ int _hv_os_protect(void *p, uint64_t size, bool accessible);
 int _hv_os_release(int fd, void *p, uint64_t off, uint64_t size);
 int _hv_os_populate(void *p, uint64_t size);
 uint64_t _hv_os_page_size(void);
+int _hv_os_map_fixed(int fd, uint64_t off, uint64_t size, uint64_t addr,
+                     bool accessible);
+int _hv_os_remap(int fd, uint64_t off, void *p, uint64_t size, bool accessible);
+int _hv_os_copy_fd(int fd, uint64_t size, int *out);
 
 /* ------------------------------------------------------------------------
  * config.c

@@ -107,3 +107,68 @@ int _hv_os_release(int fd, void *p, uint64_t off, uint64_t size)
     memset(p, 0, size);
     return 0;
 }
+
+/* Map [off, off+size) of the memfd at exactly `addr` (the C runtime's
+ * pinned heap): never over an existing mapping (EEXIST), and refused
+ * where the kernel placed it elsewhere (one that ignores the flag). */
+int _hv_os_map_fixed(int fd, uint64_t off, uint64_t size, uint64_t addr,
+                     bool accessible)
+{
+#if defined(MAP_FIXED_NOREPLACE)
+    int flags = MAP_SHARED | MAP_FIXED_NOREPLACE;
+#else
+    int flags = MAP_SHARED;
+#endif
+    int prot = accessible ? PROT_READ | PROT_WRITE : PROT_NONE;
+    void *want = (void *)(uintptr_t)addr;
+    void *p = mmap(want, size, prot, flags, fd, (off_t)off);
+    if (p == MAP_FAILED) return errno;
+    if (p != want) {
+        munmap(p, size);
+        return EEXIST;
+    }
+    return 0;
+}
+
+/* Replace the mapping at p with [off, off+size) of another memfd, at the
+ * same address (after fork: the child's own copy of the arena). */
+int _hv_os_remap(int fd, uint64_t off, void *p, uint64_t size, bool accessible)
+{
+    int prot = accessible ? PROT_READ | PROT_WRITE : PROT_NONE;
+    void *q = mmap(p, size, prot, MAP_SHARED | MAP_FIXED, fd, (off_t)off);
+    return q == MAP_FAILED ? errno : 0;
+}
+
+/* A fresh memfd of `size` bytes with the contents of `fd`: only the parts
+ * that hold data are copied (the arena is sparse: gigabytes reserved, a
+ * few megabytes written). */
+int _hv_os_copy_fd(int fd, uint64_t size, int *out)
+{
+    int nf = memfd("heapviz");
+    if (nf < 0) return errno;
+    if (ftruncate(nf, (off_t)size) != 0) goto fail;
+    const uint8_t *src = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (src == MAP_FAILED) goto fail;
+    uint8_t *dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, nf, 0);
+    if (dst == MAP_FAILED) {
+        munmap((void *)src, size);
+        goto fail;
+    }
+    off_t at = 0;
+    while ((uint64_t)at < size) {
+        off_t data = lseek(fd, at, SEEK_DATA);
+        if (data < 0) break; /* ENXIO: no data after `at` */
+        off_t hole = lseek(fd, data, SEEK_HOLE);
+        if (hole < 0 || (uint64_t)hole > size) hole = (off_t)size;
+        memcpy(dst + data, src + data, (size_t)(hole - data));
+        at = hole;
+    }
+    munmap((void *)src, size);
+    munmap(dst, size);
+    *out = nf;
+    return 0;
+fail:;
+    int e = errno;
+    close(nf);
+    return e;
+}

@@ -23,6 +23,8 @@
  *   roots.c           which Pointers the script holds (leak roots, "lost")
  *   errors.c          core errors and memory errors become exceptions here,
  *                     and only here
+ *   leaks.c           h.leaks() on the core's scanner; the report words the
+ *                     core owns
  */
 #ifndef HEAPVIZ_BINDING_H
 #define HEAPVIZ_BINDING_H
@@ -234,6 +236,18 @@ void hvpy_roots_free(root_map_t *m);
 void hvpy_root_add(PointerObject *p);
 void hvpy_root_drop(PointerObject *p);
 PyObject *hvpy_roots_list(HeapObject *heap);
+void hvpy_roots_visit(HeapObject *heap,
+                      void (*fn)(uint64_t bstart, uint64_t seq, unsigned starts,
+                                 void *arg),
+                      void *arg);
+
+/* leaks.c — the core's leak scanner and report words for heapviz/leaks.py and
+ * heapviz/errors.py */
+PyObject *hvpy_leak_scan(PyObject *module, PyObject *const *args,
+                         Py_ssize_t nargs);
+PyObject *hvpy_advice(PyObject *module, PyObject *unused);
+PyObject *hvpy_glibc_words(PyObject *module, PyObject *const *args,
+                           Py_ssize_t nargs);
 
 /* errors.c */
 

@@ -142,6 +142,12 @@ static PyMethodDef core_methods[] = {
     {"_set_records", (PyCFunction)(void (*)(void))core_set_records,
      METH_FASTCALL, set_records_doc},
     {"_own_methods", core_own_methods, METH_O, own_methods_doc},
+    {"_leak_scan", (PyCFunction)(void (*)(void))hvpy_leak_scan, METH_FASTCALL,
+     "_leak_scan(heap, cls, kinds, site_of): the core's leak scan, as records"},
+    {"_advice", hvpy_advice, METH_NOARGS,
+     "_advice(): {key: the explanation of a kind of error}"},
+    {"_glibc_words", (PyCFunction)(void (*)(void))hvpy_glibc_words,
+     METH_FASTCALL, "_glibc_words(heap, fn, pointer): glibc's abort message"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -291,3 +291,23 @@ fail:
     Py_DECREF(out);
     return NULL;
 }
+
+/* Each counted root: fn(block start, seq, pointers at the payload start). */
+void hvpy_roots_visit(HeapObject *heap,
+                      void (*fn)(uint64_t bstart, uint64_t seq, unsigned starts,
+                                 void *arg),
+                      void *arg)
+{
+    root_map_t *m = heap->roots;
+    if (m == NULL)
+        return;
+    for (size_t c = 0; c < m->nchunks; c++)
+        for (size_t i = 0; m->chunks[c] != NULL && i < CHUNK_SLOTS; i++) {
+            const root_slot_t *s = &m->chunks[c][i];
+            if (s->key != 0 && s->count != 0)
+                fn(s->key, s->seq, s->starts, arg);
+        }
+    for (size_t i = 0; i <= m->mask; i++)
+        if (m->slots[i].key != 0 && m->slots[i].count != 0)
+            fn(m->slots[i].key, m->slots[i].seq, m->slots[i].starts, arg);
+}

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from heapviz import options, recording, render, text, viewer
+from heapviz.native import launch
 from heapviz.scenario import (
     Runner,
     ScenarioError,
@@ -119,7 +120,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print every error report and the block table after each step")
     parser.add_argument("args", nargs="*", metavar="-- ARG",
-                        help="arguments for a Python script (after --)")
+                        help="arguments for a Python script or a program (after --)")
+    launch.add_run_options(parser)
 
 
 def _summary(h: Any) -> str:
@@ -233,6 +235,8 @@ def _outputs_by_name(args: argparse.Namespace) -> str | None:
 
 def main(args: argparse.Namespace) -> int:
     path = args.file
+    if launch.is_program(path):  # an executable: a real C program (heapviz.native)
+        return launch.run_program(args, heap_options(args))
     clash = _outputs_by_name(args)
     if clash:
         print(f"heapviz run: {clash}", file=sys.stderr)

@@ -455,6 +455,106 @@ uint32_t hv_ring_capacity(const hv_heap_t *h);
 bool hv_ring_get(const hv_heap_t *h, uint64_t seq, hv_event_t *out);
 
 /* ------------------------------------------------------------------------
+ * The heap at its own addresses (the C runtime, csrc/rt)
+ * ---------------------------------------------------------------------- */
+/* Map the heap (and, with mmap_region, the mmap region) a second time at
+ * their user addresses and use those views from now on, so that a C
+ * program's pointers are the addresses every view shows.  Needs the memfd
+ * and, for the mmap region, no chunk handed out yet.  HV_ESYS with errno
+ * EEXIST when something is mapped there already. */
+hv_err_t hv_heap_pin(hv_heap_t *h, bool mmap_region);
+/* Is the heap pinned (and the mmap region, in *mmap_region)? */
+bool hv_heap_pinned(const hv_heap_t *h, bool *mmap_region);
+/* After fork(): this process gets its own copy of the arena (a fresh memfd
+ * with the same contents, mapped at the same addresses), so that parent
+ * and child no longer write one shared heap. */
+hv_err_t hv_heap_privatize(hv_heap_t *h);
+/* The real address range of the arena's main mapping (ring, tables,
+ * shadow): memory a leak scan must not take for roots. */
+void hv_heap_span(const hv_heap_t *h, const void **lo, uint64_t *len);
+
+/* ------------------------------------------------------------------------
+ * Leaks: valgrind memcheck's classification, LSan's flood fill.
+ *
+ * Roots are given by the client: memory to scan for pointer values (the C
+ * runtime: registers, stacks, data and bss of every module) and single
+ * blocks held (the Python binding: its live Pointers).  Every aligned
+ * 8-byte word whose value lies in a live block's payload [payload,
+ * payload + max(requested, 1)) points at that block; a word pointing at
+ * the payload's first byte is a start pointer, any other an interior one.
+ * A block reached from the roots through start pointers only is still
+ * reachable; through an interior pointer somewhere on every path, possibly
+ * lost; not at all, definitely lost — unless another lost block points to
+ * it, then indirectly lost (freeing its owner would free it). A block's
+ * pointers to itself do not count.
+ * ---------------------------------------------------------------------- */
+typedef enum hv_leak_kind {
+    HV_LEAK_DEFINITE = 0, /* "definitely lost"  (valgrind's order)       */
+    HV_LEAK_INDIRECT,     /* "indirectly lost"                            */
+    HV_LEAK_POSSIBLE,     /* "possibly lost"                              */
+    HV_LEAK_REACHABLE,    /* "still reachable"                            */
+    HV_LEAK_KIND_COUNT
+} hv_leak_kind_t;
+
+typedef struct hv_leak {
+    hv_addr_t block;    /* block start                                  */
+    hv_addr_t payload;  /* payload address                              */
+    uint64_t requested; /* bytes asked for                              */
+    uint64_t seq;       /* operation number of the allocation           */
+    uint64_t indirect;  /* definitely lost: the bytes it owns indirectly */
+    uint32_t site;      /* allocation site                              */
+    uint8_t kind;       /* hv_leak_kind_t                               */
+    uint8_t state;      /* hv_block_state_t: allocated or mmapped       */
+} hv_leak_t;
+
+typedef struct hv_leak_scan hv_leak_scan_t;
+
+/* Start a scan: every allocated block and mmapped chunk, in address
+ * order.  HV_ENOMEM when the tables cannot be made. */
+hv_err_t hv_leak_begin(const hv_heap_t *h, hv_leak_scan_t **out);
+/* Roots: the aligned words of real memory [mem, mem+len) (read as user
+ * addresses); one pointer value; a block held by its start `block` and
+ * allocation number `seq` (a start pointer when at_start, else an interior
+ * one; a stale seq is ignored); the heap's own root memory (stack objects,
+ * sbrk'd bytes and raw mappings of the simulated process). */
+void hv_leak_root_range(hv_leak_scan_t *s, const void *mem, uint64_t len);
+void hv_leak_root_value(hv_leak_scan_t *s, uint64_t value);
+void hv_leak_root_block(hv_leak_scan_t *s, hv_addr_t block, uint64_t seq,
+                        bool at_start);
+void hv_leak_root_arena(hv_leak_scan_t *s);
+/* Pointers to `start`, inside the block whose payload is `payload`, count
+ * as pointers to its start (an over-aligned block handed out inside a
+ * bigger one). */
+void hv_leak_alias(hv_leak_scan_t *s, hv_addr_t payload, hv_addr_t start);
+/* Flood fill and classify; then the results, sorted by kind and payload. */
+void hv_leak_finish(hv_leak_scan_t *s);
+uint64_t hv_leak_count(const hv_leak_scan_t *s);
+const hv_leak_t *hv_leak_get(const hv_leak_scan_t *s, uint64_t i);
+/* The block containing address a (index into hv_leak_get), or -1. */
+int64_t hv_leak_find(const hv_leak_scan_t *s, uint64_t a);
+void hv_leak_end(hv_leak_scan_t *s);
+/* "definitely lost", "indirectly lost", "possibly lost", "still reachable". */
+const char *hv_leak_kind_name(hv_leak_kind_t k);
+
+/* ------------------------------------------------------------------------
+ * The words of the reports, shared by the Python side and the C runtime
+ * ---------------------------------------------------------------------- */
+/* valgrind's words for an address against the block [lo, lo+size):
+ * "is 4 bytes after a block of size 40" (no leading "Address"). */
+int hv_where(char *buf, size_t n, hv_addr_t addr, hv_addr_t lo, uint64_t size);
+/* heapviz's one-paragraph explanation of a kind of error for a student
+ * ("use-after-free", "double-free", …): NULL for an unknown key.  Keys in
+ * order by index i < hv_advice_count() through hv_advice_key(i). */
+const char *hv_advice(const char *key);
+unsigned hv_advice_count(void);
+const char *hv_advice_key(unsigned i);
+/* The message glibc's malloc would abort with for the damage this heap's
+ * checks found in function fn ("free", "realloc", "malloc"), given the
+ * pointer p passed to it when has_p: "free(): invalid next size (fast)". */
+int hv_glibc_words(const hv_heap_t *h, const char *fn, hv_addr_t p, bool has_p,
+                   char *buf, size_t n);
+
+/* ------------------------------------------------------------------------
  * Misc
  * ---------------------------------------------------------------------- */
 const char *hv_policy_name(hv_policy_t p); /* "first", "segregated", … */

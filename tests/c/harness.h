@@ -58,6 +58,8 @@ void test_check(void);
 void test_errors(void);
 void test_events(void);
 void test_attach(void);
+void test_leaks(void);
+void test_pin(void);
 void test_clone(void);
 void test_segregated(void);
 void test_buddy(void);

@@ -33,6 +33,8 @@ int main(int argc, char **argv)
     test_shadow();
     test_frames();
     test_stress();
+    test_leaks();
+    test_pin();
     printf("%lu passed, %lu failed\n", t_passed, t_failed);
     return t_failed ? 1 : 0;
 }
