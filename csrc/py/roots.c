@@ -299,8 +299,7 @@ void hvpy_roots_visit(HeapObject *heap,
                       void *arg)
 {
     root_map_t *m = heap->roots;
-    if (m == NULL)
-        return;
+    if (m == NULL) return;
     for (size_t c = 0; c < m->nchunks; c++)
         for (size_t i = 0; m->chunks[c] != NULL && i < CHUNK_SLOTS; i++) {
             const root_slot_t *s = &m->chunks[c][i];
